@@ -1,0 +1,186 @@
+"""Application errors and the one handler that renders every API error as API.md says."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A failure a client can act on: rendered as {"error": code, "message", "details"?}."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "validation_error"
+    default_message = "The request is invalid."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class ValidationFailed(ApplicationError):
+    pass
+
+
+class InvalidCredentials(ApplicationError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_credentials"
+    default_message = "Email or password is wrong."
+
+
+class Forbidden(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    default_message = "Not found."
+
+
+class Conflict(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class Gone(ApplicationError):
+    status_code = status.HTTP_410_GONE
+    code = "gone"
+    default_message = "This is no longer available."
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "file_too_large"
+    default_message = "The file is too large."
+
+
+class UnsupportedMediaType(ApplicationError):
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    code = "unsupported_media_type"
+    default_message = "This media type is not supported."
+
+
+class TooManyRequests(ApplicationError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "rate_limited"
+    default_message = "Too many requests."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    default_message = "A service this request needs is unavailable; try again shortly."
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def _drf_error(exc: exceptions.APIException) -> tuple[str, str, Any]:
+    """Map DRF's exceptions to API.md codes: (code, message, details)."""
+    if isinstance(exc, exceptions.ValidationError):
+        return "validation_error", "The request is invalid.", exc.detail
+    if isinstance(exc, exceptions.ParseError):
+        return "validation_error", f"Malformed request body: {exc.detail}", None
+    if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+        return "invalid_token", str(exc.detail), None
+    if isinstance(exc, exceptions.PermissionDenied):
+        return "forbidden", str(exc.detail), None
+    if isinstance(exc, exceptions.NotFound):
+        return "not_found", "Not found.", None
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return "method_not_allowed", str(exc.detail), None
+    if isinstance(exc, exceptions.NotAcceptable):
+        return "not_acceptable", str(exc.detail), None
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return "unsupported_media_type", str(exc.detail), None
+    if isinstance(exc, exceptions.Throttled):
+        return "rate_limited", "Too many requests.", {"retry_after": exc.wait}
+    return str(exc.default_code), str(exc.detail), None
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every failure becomes the error shape, never a traceback."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApplicationError):
+        return Response(
+            error_body(exc.code, exc.message, exc.details),
+            status=exc.status_code,
+            headers=exc.headers or None,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("file_too_large", "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, exceptions.APIException):
+        code, message, details = _drf_error(exc)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+        return Response(
+            error_body(code, message, details), status=exc.status_code, headers=headers or None
+        )
+    return unexpected_error_response(exc)
+
+
+def unexpected_error_response(exc: BaseException) -> Response:
+    """A database outage is a 503; anything else is a logged 500, both as JSON."""
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            error_body("service_unavailable", "The database is unreachable; try again shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    logger.exception("unhandled error", exc_info=exc)
+    return Response(
+        error_body("internal_error", "Something went wrong on our side."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for connection-level failures (refused, dropped, pool exhausted), not bad SQL."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover - psycopg_pool ships with the postgres extra
+        return False
+    return isinstance(exc, PoolTimeout) or (
+        isinstance(exc, DatabaseError) and isinstance(exc.__cause__, PoolTimeout)
+    )

@@ -1,0 +1,74 @@
+"""Keep /api/ answers JSON even when the failure happens outside a DRF view."""
+
+import sys
+
+from django.http import Http404, JsonResponse
+
+from config.errors import ApplicationError, error_body, unexpected_error_response
+
+API_PREFIX = "/api/"
+
+
+def is_api_request(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(code: str, message: str, status: int, details=None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=status)
+
+
+def _drf_response_to_json(response) -> JsonResponse:
+    json_response = JsonResponse(response.data, status=response.status_code)
+    for header, value in response.items():
+        if header.lower() != "content-type":
+            json_response[header] = value
+    return json_response
+
+
+class ApiErrorMiddleware:
+    """Turns exceptions escaping plain Django views under /api/ into the API error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_api_request(request):
+            return None
+        if isinstance(exception, Http404):
+            return json_error("not_found", "Not found.", 404)
+        if isinstance(exception, ApplicationError):
+            response = json_error(
+                exception.code, exception.message, exception.status_code, exception.details
+            )
+            for header, value in exception.headers.items():
+                response[header] = value
+            return response
+        return _drf_response_to_json(unexpected_error_response(exception))
+
+
+def api_not_found(request, *args, **kwargs):
+    """Catch-all for unknown /api/ paths."""
+    return json_error("not_found", f"No API endpoint at {request.path}.", 404)
+
+
+def handler404(request, exception=None):
+    if is_api_request(request):
+        return json_error("not_found", "Not found.", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    """Last resort (errors in middleware): JSON for the API, Django's page elsewhere."""
+    if is_api_request(request):
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            return _drf_response_to_json(unexpected_error_response(exc))
+        return json_error("internal_error", "Something went wrong on our side.", 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

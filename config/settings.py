@@ -1,0 +1,357 @@
+"""Atelier settings: one module, every value from the environment (see README)."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# pytest sets PYTEST_VERSION before anything is imported.
+RUNNING_TESTS = "PYTEST_VERSION" in os.environ
+
+# --- Core ---------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or RUNNING_TESTS):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY, or DEBUG=true for a development key."
+        )
+    SECRET_KEY = "insecure-development-key-never-use-in-production-" + "x" * 20
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] + (["*"] if DEBUG else [])
+)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "config",
+    "accounts",
+    "quotes",
+    "quotes.runs",
+    "uploads",
+    "rendering",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ApiErrorMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
+DB_CONNECT_TIMEOUT_S = env_int("DB_CONNECT_TIMEOUT_S", 5)
+# A pool per process keeps connections open between requests; under ASGI Django's own
+# persistent connections (CONN_MAX_AGE) would leak one per worker thread, so PostgreSQL
+# uses psycopg's pool (health-checked on checkout) and SQLite plain persistent connections.
+DB_POOL_MAX = env_int("DB_POOL_MAX", 20)
+
+_db = dj_database_url.parse(DATABASE_URL)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_MAX_AGE"] = 0
+    _db["CONN_HEALTH_CHECKS"] = True  # with a pool: checked on checkout
+    _db["OPTIONS"] = {
+        "connect_timeout": DB_CONNECT_TIMEOUT_S,
+        "pool": {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX,
+            "timeout": env_int("DB_POOL_TIMEOUT_S", 10),
+        },
+    }
+    if env_bool("DB_POOL", True) is False:
+        del _db["OPTIONS"]["pool"]
+        _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["OPTIONS"] = {
+        # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on
+        # busy_timeout instead of failing with "database is locked" mid-transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DATABASES = {"default": _db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# --- Redis, cache, sessions ---------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+REDIS_SOCKET_TIMEOUT_S = 2
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "atelier_cache",
+        }
+    }
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Passwords ----------------------------------------------------------------------------
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- I18n, static -------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+
+# --- Files and storage --------------------------------------------------------------------
+
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+GCS_BUCKET = env_str("GCS_BUCKET")
+GCS_ENDPOINT = env_str("GCS_ENDPOINT")  # e.g. http://127.0.0.1:9023 for an emulator
+GOOGLE_CREDENTIALS_JSON = env_str("GOOGLE_CREDENTIALS_JSON")
+
+if STORAGE_BACKEND == "local":
+    # No explicit location: FileSystemStorage follows MEDIA_ROOT.
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif STORAGE_BACKEND == "gcs":
+    if not GCS_BUCKET:
+        raise ImproperlyConfigured("STORAGE_BACKEND=gcs needs GCS_BUCKET.")
+    _default_storage = {
+        "BACKEND": "uploads.gcs.PrivateGoogleCloudStorage",
+        "OPTIONS": {"bucket_name": GCS_BUCKET},
+    }
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 'gcs', not {STORAGE_BACKEND!r}")
+
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- REST framework and OpenAPI -----------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env_str("RATE_LOGIN_IP", "30/min"),
+        "login_email": env_str("RATE_LOGIN_EMAIL", "10/min"),
+        "register": env_str("RATE_REGISTER", "10/hour"),
+        "uploads": env_str("RATE_UPLOADS", "60/hour"),
+        "user": env_str("RATE_USER", "1000/min"),
+        "anon": env_str("RATE_ANON", "300/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Atelier API",
+    "DESCRIPTION": "Quotes, quote runs, uploads, renders, accounts and orders.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery -------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+# Without Redis (the embedded default) tasks run in-process right after the commit that
+# enqueued them; with Redis they go to workers.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT_S", 120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT_S", 150)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish that cannot reach the broker fails fast so the API can answer 503.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+    # Longer than the longest task, so acks_late redelivery never doubles a live task.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 600),
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- Scheduled cleanups -------------------------------------------------------------------
+
+# name -> (dotted path of a function returning {label: count}, interval in seconds).
+# `cleanup_expired` runs them all; beat runs each on its interval, single-flight.
+CLEANUPS = {
+    "quotes": ("quotes.services.quote_cleanup", env_int("QUOTE_CLEANUP_INTERVAL_S", 300)),
+    "quote_runs": (
+        "quotes.runs.services.quote_run_cleanup",
+        env_int("QUOTE_RUN_CLEANUP_INTERVAL_S", 300),
+    ),
+    "auth_sessions": (
+        "accounts.services.auth_session_cleanup",
+        env_int("AUTH_SESSION_CLEANUP_INTERVAL_S", 3600),
+    ),
+    "rate_limits": (
+        "accounts.ratelimit.rate_limit_cleanup",
+        env_int("RATE_LIMIT_CLEANUP_INTERVAL_S", 3600),
+    ),
+    "anonymous_uploads": (
+        "uploads.services.anonymous_upload_cleanup",
+        env_int("ANONYMOUS_UPLOAD_CLEANUP_INTERVAL_S", 3600),
+    ),
+    "stuck_renders": (
+        "rendering.services.render_job_reap_stuck",
+        env_int("RENDER_REAPER_INTERVAL_S", 60),
+    ),
+}
+
+# --- Accounts -----------------------------------------------------------------------------
+
+AUTH_SESSION_TTL = timedelta(seconds=env_int("AUTH_SESSION_TTL_S", 7 * 24 * 3600))
+AUTH_SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+
+# --- Quotes -------------------------------------------------------------------------------
+
+QUOTE_RETENTION = timedelta(days=env_int("QUOTE_RETENTION_DAYS", 30))
+QUOTE_RUN_RETENTION = timedelta(seconds=env_int("QUOTE_RUN_RETENTION_S", 2 * 3600))
+QUOTE_PROVIDERS = env_list("QUOTE_PROVIDERS", ["standard", "priority", "bulk"])
+QUOTE_HTTP_PROVIDER_URL = env_str("QUOTE_HTTP_PROVIDER_URL")
+QUOTE_HTTP_PROVIDER_TIMEOUT_S = float(env_str("QUOTE_HTTP_PROVIDER_TIMEOUT_S", "5"))
+QUOTE_HTTP_PROVIDER_RETRIES = env_int("QUOTE_HTTP_PROVIDER_RETRIES", 2)
+SSE_KEEPALIVE_S = env_int("SSE_KEEPALIVE_S", 15)
+SSE_POLL_INTERVAL_S = 0.25
+
+# --- Uploads ------------------------------------------------------------------------------
+
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
+UPLOAD_ALLOWED_TYPES = env_list("UPLOAD_ALLOWED_TYPES", ["image/jpeg", "image/png", "image/webp"])
+ANONYMOUS_UPLOADS = env_bool("ANONYMOUS_UPLOADS", False)
+ANONYMOUS_UPLOAD_RETENTION = timedelta(hours=env_int("ANONYMOUS_UPLOAD_RETENTION_H", 24))
+SIGNED_URL_TTL = timedelta(seconds=env_int("SIGNED_URL_TTL_S", 3600))
+# Bodies above this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Rendering ----------------------------------------------------------------------------
+
+DEFAULT_DAILY_RENDER_QUOTA = env_int("DEFAULT_DAILY_RENDER_QUOTA", 100)
+RENDER_STUCK_AFTER = timedelta(seconds=env_int("RENDER_STUCK_AFTER_S", 600))
+ROOM_IMAGE_MAX_SIDE = env_int("ROOM_IMAGE_MAX_SIDE", 4096)
+
+# --- Security (production values unless DEBUG) --------------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not RUNNING_TESTS)
+SECURE_REDIRECT_EXEMPT = [r"^api/ping$"]
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and not RUNNING_TESTS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
+
+# --- Logging ------------------------------------------------------------------------------
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}

@@ -1,0 +1,30 @@
+"""Root URLs: the API under /api/, the admin, the OpenAPI schema and its offline docs."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config.health import PingApi
+from config.middleware import api_not_found
+
+api_patterns = [
+    path("ping", PingApi.as_view(), name="ping"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("accounts.urls")),
+    path("", include("quotes.urls")),
+    path("", include("quotes.runs.urls")),
+    path("", include("uploads.urls")),
+    path("", include("rendering.urls")),
+    path("", include("orders.urls")),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    re_path(r"^api/", api_not_found),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "config.middleware.handler404"
+handler500 = "config.middleware.handler500"

@@ -1,0 +1,55 @@
+"""Every /api/ failure answers the API.md error shape, never HTML or a traceback."""
+
+import pytest
+
+
+def test_ping_reports_every_check(api_client, db):
+    response = api_client.get("/api/ping")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["storage"] == "ok"
+    assert body["redis"] in {"ok", "disabled"}
+
+
+def test_unknown_api_path_is_json_404(api_client, db):
+    response = api_client.get("/api/no-such-thing/here")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_wrong_method_is_json_405(api_client, db):
+    response = api_client.post("/api/ping", {}, format="json")
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
+def test_openapi_schema_and_offline_docs_are_served(api_client, db):
+    schema = api_client.get("/api/schema/")
+    docs = api_client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert b"openapi" in schema.content
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn." not in docs.content  # sidecar: served from our own static files
+
+
+@pytest.mark.django_db
+def test_database_outage_is_json_503(api_client, monkeypatch):
+    from django.db import OperationalError
+    from django.db.backends.utils import CursorWrapper
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+
+    response = api_client.get("/api/ping")
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"

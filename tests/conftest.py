@@ -1,0 +1,107 @@
+"""Shared fixtures: API clients, users and tokens, service requirements, Celery mode."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import auth_session_create
+
+TEST_PASSWORD = "correct-horse-battery-staple-42"
+
+
+def services_required() -> bool:
+    """REQUIRE_SERVICES=1 (CI): a test that needs PostgreSQL or Redis fails, never skips."""
+    return os.environ.get("REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+def _missing(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item):
+    needs_postgres = item.get_closest_marker("postgres") or item.get_closest_marker("e2e")
+    needs_redis = item.get_closest_marker("redis") or item.get_closest_marker("e2e")
+    if needs_postgres and connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if needs_redis and not settings.REDIS_URL:
+        _missing("needs Redis: set REDIS_URL=redis://...")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "/tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Unit tests run tasks in-process; e2e tests use a real worker instead."""
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    """Local storage writes under a per-test folder, never into var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db):
+    counter = {"n": 0}
+
+    def make(**fields) -> User:
+        counter["n"] += 1
+        fields.setdefault("email", f"user{counter['n']}-{os.urandom(3).hex()}@example.com")
+        fields.setdefault("name", f"User {counter['n']}")
+        password = fields.pop("password", TEST_PASSWORD)
+        return User.objects.create_user(password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def staff_user(make_user):
+    return make_user(is_staff=True)
+
+
+def client_for(user: User) -> APIClient:
+    """An APIClient carrying a real bearer token of `user`."""
+    _, token = auth_session_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.token = token
+    return client
+
+
+@pytest.fixture
+def auth_client(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    return client_for(staff_user)

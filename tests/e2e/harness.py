@@ -1,0 +1,210 @@
+"""Real server and worker processes on loopback ports, sharing PostgreSQL and Redis."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 40
+STOP_TIMEOUT_S = 10
+LOG_TAIL_CHARS = 4000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(db_settings: dict) -> str:
+    """The URL of the (test) database this pytest process uses."""
+    user = db_settings.get("USER") or "postgres"
+    password = db_settings.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host = db_settings.get("HOST") or "127.0.0.1"
+    port = db_settings.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{db_settings['NAME']}"
+
+
+@dataclass
+class Process:
+    """One managed child process: a server (`port` set) or a worker/beat."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    port: int | None = None
+    popen: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+        except FileNotFoundError:
+            return ""
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: no shutdown hooks, like a crashed container."""
+        if self.alive():
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=STOP_TIMEOUT_S)
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+    def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            if self.port is None:
+                if b"ready" in self.log_path.read_bytes() or b"beat: Starting" in (
+                    self.log_path.read_bytes()
+                ):
+                    return
+            else:
+                try:
+                    response = requests.get(f"{self.url}/api/ping", timeout=5)
+                    if response.status_code in (200, 503):
+                        return
+                except requests.RequestException:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout_s}s:\n{self.log_tail()}")
+
+
+@dataclass
+class Cluster:
+    """N web instances plus optional Celery worker and beat, all from the same environment."""
+
+    workdir: Path
+    base_env: dict[str, str]
+    servers: list[Process] = field(default_factory=list)
+    workers: list[Process] = field(default_factory=list)
+
+    def _env(self, **overrides: str) -> dict[str, str]:
+        env = {**self.base_env, **overrides}
+        return env
+
+    def add_server(self, **env_overrides: str) -> Process:
+        index = len(self.servers)
+        port = free_port()
+        process = Process(
+            name=f"server{index}",
+            argv=[
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            env=self._env(**env_overrides),
+            log_path=self.workdir / f"server{index}.log",
+            port=port,
+        )
+        self.servers.append(process)
+        process.start()
+        return process
+
+    def add_worker(self, **env_overrides: str) -> Process:
+        index = len(self.workers)
+        process = Process(
+            name=f"worker{index}",
+            argv=[
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"e2e{index}-{os.getpid()}@%h",
+            ],
+            env=self._env(**env_overrides),
+            log_path=self.workdir / f"worker{index}.log",
+        )
+        self.workers.append(process)
+        process.start()
+        return process
+
+    def add_beat(self, **env_overrides: str) -> Process:
+        index = len(self.workers)
+        process = Process(
+            name=f"beat{index}",
+            argv=[
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel=INFO",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--max-interval",
+                "1",
+            ],
+            env=self._env(**env_overrides),
+            log_path=self.workdir / f"beat{index}.log",
+        )
+        self.workers.append(process)
+        process.start()
+        return process
+
+    def restart(self, process: Process, *, kill: bool = True) -> None:
+        """kill -9 (or stop) and start again on the same port, then wait until ready."""
+        if kill:
+            process.kill9()
+        else:
+            process.stop()
+        process.start()
+        process.wait_ready()
+
+    def wait_ready(self) -> None:
+        for process in self.servers + self.workers:
+            process.wait_ready()
+
+    def close(self) -> None:
+        for process in self.servers + self.workers:
+            process.stop()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"----- {p.name} -----\n{p.log_tail()}" for p in self.servers + self.workers
+        )
