@@ -84,3 +84,88 @@ class AuthSession(models.Model):
 
     def __str__(self):
         return f"{self.token_prefix}… ({self.user_id})"
+
+
+class RateLimitToken(models.Model):
+    """Hits of one key (scope + identity) in its current fixed window.
+
+    Written only by `accounts.ratelimit.rate_limit_hit`, in one upsert statement.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["window_end"], name="ratelimit_window_end_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(count__gte=0), name="ratelimit_count_gte_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.key}: {self.count}"
+
+
+class Address(models.Model):
+    """A postal address of a user; a user with any addresses has exactly one default."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    label = models.CharField(max_length=60, blank=True)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, upper case.")
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(is_default=True), name="address_one_default"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="address_user_created_idx"),
+        ]
+        verbose_name_plural = "addresses"
+
+    def __str__(self):
+        return f"{self.label or self.line1}, {self.city} ({self.country})"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """A message to a user (order updates, ...); read_at is set once when read."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=50)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_created_idx"),
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.title}"

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ApiErrorMiddleware",
+    "accounts.middleware.RateLimitHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -295,6 +296,11 @@ CLEANUPS = {
 
 AUTH_SESSION_TTL = timedelta(seconds=env_int("AUTH_SESSION_TTL_S", 7 * 24 * 3600))
 AUTH_SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+# Rate-limit counters commit without waiting for the WAL flush (PostgreSQL); see README.
+RATE_LIMIT_ASYNC_COMMIT = env_bool("RATE_LIMIT_ASYNC_COMMIT", True)
+# Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket
+# address (X-Forwarded-For from a client is never trusted by default).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Quotes -------------------------------------------------------------------------------
 

@@ -1,0 +1,158 @@
+"""DRF throttles backed by the database rate limiter: shared by all instances, kept across restarts.
+
+List one in a view's `throttle_classes`; its rate comes from
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope] ("10/min", "60/hour", "5/10s"). Responses
+of throttled views carry X-RateLimit-Limit / X-RateLimit-Remaining (set by
+accounts.middleware.RateLimitHeadersMiddleware from what the throttle stores on the
+request); a refusal is DRF's Throttled, rendered as 429 rate_limited with Retry-After.
+"""
+
+import hashlib
+import re
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+from accounts.ratelimit import RateLimitResult, rate_limit_hit
+
+# The HttpRequest attribute the header middleware reads: a list of RateLimitResult.
+REQUEST_ATTR = "rate_limit_results"
+
+MAX_IDENTITY_CHARS = 120
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
+_PERIOD_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "10/min" -> (10, 60); "5/10s" -> (5, 10). Units by first letter: s, m, h, d."""
+    match = _RATE.match(rate.lower())
+    if match is None or match.group(3)[0] not in _PERIOD_S:
+        raise ImproperlyConfigured(f"Bad throttle rate {rate!r}; use e.g. '10/min' or '5/10s'.")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _PERIOD_S[unit[0]]
+
+
+def client_ip(request) -> str:
+    """The caller's address: the socket peer, or the entry TRUSTED_PROXY_COUNT proxies up."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _identity(value: str) -> str:
+    """Long identities (absurd emails) are hashed so every key fits the column."""
+    if len(value) <= MAX_IDENTITY_CHARS:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def record_result(request, result: RateLimitResult) -> None:
+    """Remember a throttle's verdict on the Django request for the response headers."""
+    django_request = getattr(request, "_request", request)
+    results = getattr(django_request, REQUEST_ATTR, None)
+    if results is None:
+        results = []
+        setattr(django_request, REQUEST_ATTR, results)
+    results.append(result)
+
+
+class DbRateThrottle(BaseThrottle):
+    """Per `scope`: per user when authenticated, per client IP otherwise."""
+
+    scope: str = ""
+
+    def __init__(self):
+        self.result: RateLimitResult | None = None
+
+    def get_rate(self) -> tuple[int, int]:
+        try:
+            rate = api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError:
+            raise ImproperlyConfigured(
+                f"No rate for throttle scope {self.scope!r} in DEFAULT_THROTTLE_RATES."
+            ) from None
+        return parse_rate(rate)
+
+    def get_identity(self, request, view) -> str | None:
+        """What is counted; None means this throttle does not apply to the request."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return f"user:{user.pk}"
+        return f"ip:{client_ip(request)}"
+
+    def allow_request(self, request, view) -> bool:
+        identity = self.get_identity(request, view)
+        if identity is None:
+            return True
+        limit, window_s = self.get_rate()
+        self.result = rate_limit_hit(
+            key=f"{self.scope}:{_identity(identity)}", limit=limit, window_s=window_s
+        )
+        record_result(request, self.result)
+        return self.result.allowed
+
+    def wait(self) -> float | None:
+        return self.result.retry_after_s if self.result else None
+
+
+class UserRateThrottle(DbRateThrottle):
+    """The default rate of authenticated callers."""
+
+    scope = "user"
+
+    def get_identity(self, request, view):
+        user = getattr(request, "user", None)
+        return f"user:{user.pk}" if user is not None and user.is_authenticated else None
+
+
+class AnonRateThrottle(DbRateThrottle):
+    """The default rate of anonymous callers, per IP."""
+
+    scope = "anon"
+
+    def get_identity(self, request, view):
+        user = getattr(request, "user", None)
+        return None if user is not None and user.is_authenticated else f"ip:{client_ip(request)}"
+
+
+class LoginIpThrottle(DbRateThrottle):
+    """Login attempts per client IP, whoever they claim to be."""
+
+    scope = "login_ip"
+
+    def get_identity(self, request, view):
+        return f"ip:{client_ip(request)}"
+
+
+class LoginEmailThrottle(DbRateThrottle):
+    """Login attempts per target account (normalized email from the body), from any IP."""
+
+    scope = "login_email"
+
+    def get_identity(self, request, view):
+        data = request.data
+        email = data.get("email") if hasattr(data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None  # nothing to guess at; the view answers 400
+        return f"email:{email.strip().lower()}"
+
+
+class RegisterThrottle(DbRateThrottle):
+    """Registrations per client IP."""
+
+    scope = "register"
+
+    def get_identity(self, request, view):
+        return f"ip:{client_ip(request)}"
+
+
+class UploadThrottle(DbRateThrottle):
+    """Uploads per user, or per IP for anonymous uploads."""
+
+    scope = "uploads"
