@@ -115,10 +115,9 @@ class Cluster:
     workers: list[Process] = field(default_factory=list)
 
     def _env(self, **overrides: str) -> dict[str, str]:
-        env = {**self.base_env, **overrides}
-        return env
+        return {**self.base_env, **overrides}
 
-    def add_server(self, **env_overrides: str) -> Process:
+    def add_server(self, *, uvicorn_args: tuple[str, ...] = (), **env_overrides: str) -> Process:
         index = len(self.servers)
         port = free_port()
         process = Process(
@@ -133,6 +132,7 @@ class Cluster:
                 "--port",
                 str(port),
                 "--no-access-log",
+                *uvicorn_args,
             ],
             env=self._env(**env_overrides),
             log_path=self.workdir / f"server{index}.log",
@@ -142,7 +142,7 @@ class Cluster:
         process.start()
         return process
 
-    def add_worker(self, **env_overrides: str) -> Process:
+    def add_worker(self, *, concurrency: int = 2, **env_overrides: str) -> Process:
         index = len(self.workers)
         process = Process(
             name=f"worker{index}",
@@ -152,7 +152,7 @@ class Cluster:
                 "config",
                 "worker",
                 "--loglevel=INFO",
-                "--concurrency=2",
+                f"--concurrency={concurrency}",
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
