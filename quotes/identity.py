@@ -1,0 +1,69 @@
+"""Who is calling: a bearer user and/or an X-Session-Id, and what rows they may see."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+
+from config.errors import ValidationFailed
+
+SESSION_ID_HEADER = "X-Session-Id"
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+SESSION_ID_RULE = "16-128 characters of A-Z, a-z, 0-9, _ and -"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: Any | None  # an authenticated accounts.User, or None
+    session_id: str | None
+
+    @property
+    def user_id(self):
+        return self.user.pk if self.user is not None else None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user is None and self.session_id is None
+
+
+def session_id_is_valid(value: object) -> bool:
+    return isinstance(value, str) and SESSION_ID_RE.fullmatch(value) is not None
+
+
+def caller_identity(request) -> Caller:
+    """The caller of a DRF request. A malformed X-Session-Id is a 400, never ignored
+    (silently ignoring it would make a typo look like "not found")."""
+    user = request.user if request.user and request.user.is_authenticated else None
+    raw = request.headers.get(SESSION_ID_HEADER)
+    session_id = None
+    if raw is not None:
+        if not session_id_is_valid(raw):
+            raise ValidationFailed(
+                "Malformed X-Session-Id header.",
+                details={SESSION_ID_HEADER: [f"Must be {SESSION_ID_RULE}."]},
+            )
+        session_id = raw
+    return Caller(user=user, session_id=session_id)
+
+
+def caller_may_see(caller: Caller, *, user_id, session_id: str | None) -> bool:
+    """A row owned by (user_id, session_id) is visible to its user (by token) or to a
+    caller whose session id equals the row's; to nobody else."""
+    if user_id is not None and caller.user_id is not None and str(user_id) == str(caller.user_id):
+        return True
+    return (
+        session_id is not None
+        and caller.session_id is not None
+        and (session_id == caller.session_id)
+    )
+
+
+def caller_owner_q(caller: Caller, *, user_field: str = "user", session_field: str = "session_id"):
+    """The same rule as caller_may_see as a queryset filter (matches nothing for nobody)."""
+    condition = Q(pk__in=[])
+    if caller.user_id is not None:
+        condition |= Q(**{f"{user_field}_id": caller.user_id})
+    if caller.session_id is not None:
+        condition |= Q(**{session_field: caller.session_id})
+    return condition
