@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "accounts.middleware.RateLimitHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -171,6 +172,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# WhiteNoise serves the admin's and the API docs' static files from the apps themselves,
+# so no collectstatic step and no separate file server are needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Files and storage --------------------------------------------------------------------
 
@@ -305,6 +310,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # --- Quotes -------------------------------------------------------------------------------
 
 QUOTE_RETENTION = timedelta(days=env_int("QUOTE_RETENTION_DAYS", 30))
+# Rows per cleanup statement: small enough that no batch holds locks for long.
+QUOTE_CLEANUP_BATCH_SIZE = env_int("QUOTE_CLEANUP_BATCH_SIZE", 1000)
 QUOTE_RUN_RETENTION = timedelta(seconds=env_int("QUOTE_RUN_RETENTION_S", 2 * 3600))
 QUOTE_PROVIDERS = env_list("QUOTE_PROVIDERS", ["standard", "priority", "bulk"])
 QUOTE_HTTP_PROVIDER_URL = env_str("QUOTE_HTTP_PROVIDER_URL")
@@ -312,6 +319,13 @@ QUOTE_HTTP_PROVIDER_TIMEOUT_S = float(env_str("QUOTE_HTTP_PROVIDER_TIMEOUT_S", "
 QUOTE_HTTP_PROVIDER_RETRIES = env_int("QUOTE_HTTP_PROVIDER_RETRIES", 2)
 SSE_KEEPALIVE_S = env_int("SSE_KEEPALIVE_S", 15)
 SSE_POLL_INTERVAL_S = 0.25
+# Redis for stream wake-ups; defaults to REDIS_URL, empty disables pub/sub (streams poll).
+QUOTE_RUN_PUBSUB_URL = env_str("QUOTE_RUN_PUBSUB_URL", REDIS_URL)
+# Simulated per-file pricing work of the built-in providers (makes progress observable).
+QUOTE_RUN_PROVIDER_STEP_S = float(env_str("QUOTE_RUN_PROVIDER_STEP_S", "0.05"))
+QUOTE_RUN_PRIORITY_MULTIPLIER = float(env_str("QUOTE_RUN_PRIORITY_MULTIPLIER", "1.5"))
+QUOTE_RUN_BULK_MIN_FILES = env_int("QUOTE_RUN_BULK_MIN_FILES", 5)
+QUOTE_RUN_BULK_DISCOUNT_PERCENT = env_int("QUOTE_RUN_BULK_DISCOUNT_PERCENT", 20)
 
 # --- Uploads ------------------------------------------------------------------------------
 
