@@ -1,13 +1,52 @@
-"""Account use cases: sessions (login/logout), users, addresses, notifications."""
+"""Account use cases: registration, sessions (login/logout), passwords, addresses, notifications."""
+
+import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import AuthSession, User
+from accounts.models import Address, AuthSession, Notification, User
+from accounts.selectors import address_get_for_user
 from accounts.tokens import TOKEN_PREFIX_CHARS, token_generate, token_hash
+from config.errors import InvalidCredentials, NotFound, ValidationFailed
 
 USER_AGENT_MAX_CHARS = 256
+ADDRESS_FIELDS = ("label", "line1", "line2", "city", "postal_code", "country")
+
+
+# --- Users and sessions -------------------------------------------------------------------
+
+
+def _check_password_strength(*, password: str, user: User) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "The password is too weak.", details={"password": list(exc.messages)}
+        ) from None
+
+
+@transaction.atomic
+def user_register(*, email: str, password: str, name: str = "") -> User:
+    """Create an account; emails are unique case-insensitively (the database decides races)."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    candidate = User(email=email, name=name)
+    _check_password_strength(password=password, user=candidate)
+    taken = ValidationFailed(
+        "This email is already registered.",
+        details={"email": ["A user with this email already exists."]},
+    )
+    if User.objects.filter(email__iexact=email).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, name=name)
+    except IntegrityError:
+        raise taken from None
 
 
 @transaction.atomic
@@ -30,7 +69,180 @@ def auth_session_create(
     return session, token
 
 
+def auth_login(
+    *, email: str, password: str, user_agent: str = "", ip_address: str | None = None
+) -> tuple[AuthSession, str]:
+    """Check the credentials and open a session; any failure is the same 401 (no user probing).
+
+    Django's ModelBackend hashes a dummy password for unknown emails, so timing does not
+    tell whether an account exists, and refuses inactive users.
+    """
+    user = authenticate(request=None, username=email.strip().lower(), password=password)
+    if user is None:
+        raise InvalidCredentials()
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return auth_session_create(user=user, user_agent=user_agent, ip_address=ip_address)
+
+
+def auth_session_delete(*, session: AuthSession) -> None:
+    """Logout: the row is gone, so the token fails on every instance from now on."""
+    AuthSession.objects.filter(pk=session.pk).delete()
+
+
+def auth_session_delete_for_user(*, user: User, session_id: uuid.UUID) -> None:
+    """Revoke one of the user's own sessions; someone else's or unknown is NotFound."""
+    deleted, _ = AuthSession.objects.filter(pk=session_id, user=user).delete()
+    if not deleted:
+        raise NotFound("No such session.")
+
+
+def auth_session_delete_all(*, user: User) -> int:
+    """End every session of `user` (logout-all, password change, deactivation)."""
+    deleted, _ = AuthSession.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def user_password_change(*, user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; all the user's sessions end."""
+    if not user.check_password(current_password):
+        raise InvalidCredentials("The current password is wrong.")
+    _check_password_strength(password=new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    auth_session_delete_all(user=user)
+
+
+def user_credentials_changed(*, user: User, password_changed: bool, was_active: bool) -> int:
+    """Called after a staff edit saved `user`: a new password or a deactivation ends all
+    sessions (an inactive user's tokens already fail; this removes them)."""
+    if password_changed or (was_active and not user.is_active):
+        return auth_session_delete_all(user=user)
+    return 0
+
+
 def auth_session_cleanup() -> dict[str, int]:
     """Delete expired sessions (they already fail authentication; this only tidies)."""
     deleted, _ = AuthSession.objects.filter(expires_at__lte=timezone.now()).delete()
     return {"expired_sessions_deleted": deleted}
+
+
+# --- Addresses ----------------------------------------------------------------------------
+# Every write locks the owner's row first, so writes of one user's addresses run one at a
+# time: concurrent creates, set-defaults and deletes always leave exactly one default. FOR
+# NO KEY UPDATE, so inserts elsewhere referencing the user (orders, sessions) don't wait.
+
+
+def _lock_user(user: User) -> None:
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").get()
+
+
+def _make_default(address: Address) -> None:
+    # Unset first: the partial unique index allows one default per user at every moment.
+    Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(
+        is_default=False
+    )
+    if not address.is_default:
+        address.is_default = True
+        Address.objects.filter(pk=address.pk).update(is_default=True)
+
+
+@transaction.atomic
+def address_create(
+    *,
+    user: User,
+    line1: str,
+    city: str,
+    postal_code: str,
+    country: str,
+    label: str = "",
+    line2: str = "",
+    is_default: bool = False,
+) -> Address:
+    """Add an address; the user's first address, or one asked to be, becomes the default."""
+    _lock_user(user)
+    first = not Address.objects.filter(user=user).exists()
+    address = Address.objects.create(
+        user=user,
+        label=label,
+        line1=line1,
+        line2=line2,
+        city=city,
+        postal_code=postal_code,
+        country=country.upper(),
+    )
+    if first or is_default:
+        _make_default(address)
+    return address
+
+
+@transaction.atomic
+def address_update(*, user: User, address_id: uuid.UUID, **fields) -> Address:
+    """Change fields of the user's address; `is_default=True` makes it the default. The
+    default cannot be unset directly (another address must become the default instead)."""
+    _lock_user(user)
+    address = address_get_for_user(user=user, address_id=address_id)
+    is_default = fields.pop("is_default", None)
+    if is_default is False and address.is_default:
+        raise ValidationFailed(
+            "Make another address the default instead.",
+            details={"is_default": ["A user with addresses always has one default."]},
+        )
+    changed = [name for name in ADDRESS_FIELDS if name in fields]
+    for name in changed:
+        value = fields[name]
+        setattr(address, name, value.upper() if name == "country" else value)
+    if changed:
+        address.save(update_fields=changed)
+    if is_default:
+        _make_default(address)
+    return address
+
+
+@transaction.atomic
+def address_set_default(*, user: User, address_id: uuid.UUID) -> Address:
+    """Make the address the user's only default, whatever else runs concurrently."""
+    _lock_user(user)
+    address = address_get_for_user(user=user, address_id=address_id)
+    _make_default(address)
+    return address
+
+
+@transaction.atomic
+def address_delete(*, user: User, address_id: uuid.UUID) -> None:
+    """Delete the address; if it was the default, the newest remaining one becomes it."""
+    _lock_user(user)
+    address = address_get_for_user(user=user, address_id=address_id)
+    was_default = address.is_default
+    address.delete()
+    if was_default:
+        newest = Address.objects.filter(user=user).order_by("-created_at", "-pk").first()
+        if newest is not None:
+            _make_default(newest)
+
+
+# --- Notifications ------------------------------------------------------------------------
+
+
+def notification_create(
+    *, user: User, kind: str, title: str, body: str, data: dict | None = None
+) -> Notification:
+    """Leave a message for `user` (other apps call this, e.g. on order status changes)."""
+    return Notification.objects.create(
+        user=user, kind=kind, title=title, body=body, data=data or {}
+    )
+
+
+def notification_mark_read(*, user: User, notification_id: uuid.UUID) -> Notification:
+    """Mark one of the user's notifications read; read_at keeps the first reading time."""
+    notifications = Notification.objects.filter(user=user, pk=notification_id)
+    notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+    notification = notifications.first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    return notification
+
+
+def notification_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of the user read; returns how many changed."""
+    return Notification.objects.filter(user=user).unread().update(read_at=timezone.now())
