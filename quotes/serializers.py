@@ -93,3 +93,21 @@ class JobInputSerializer(serializers.Serializer):
         if not chosen:
             raise serializers.ValidationError("Choose at least one op.", code="no_ops")
         return chosen
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    """A quote as API.md shows it; status is the effective one (expired once past expiry)."""
+
+    id = serializers.UUIDField()
+    session_id = serializers.CharField(allow_null=True)
+    user_id = serializers.UUIDField(allow_null=True)
+    files = serializers.JSONField()
+    ops = serializers.JSONField()
+    credits_total = serializers.IntegerField()
+    per_file_credits = serializers.JSONField()
+    per_file = serializers.JSONField()
+    schedule = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField(source="effective_status")

@@ -1,16 +1,26 @@
 """Writes of credit schedules and quotes: publish, create, use exactly once, expire, cleanup."""
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
+from config.errors import Conflict, Gone, NotFound, ValidationFailed
+from quotes.identity import Caller, caller_owner_q
 from quotes.models import (
     DEFAULT_MAX_FILES,
     DEFAULT_QUOTE_TTL_SECONDS,
     DEFAULT_SCHEDULE_OPS,
     CreditSchedule,
+    Quote,
+    QuoteStatus,
 )
+from quotes.pricing import price_job
+from quotes.selectors import quote_get_for_caller
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +80,138 @@ def credit_schedule_activate(*, schedule: CreditSchedule) -> CreditSchedule:
     CreditSchedule.objects.filter(pk=schedule.pk).update(is_active=True)
     schedule.refresh_from_db()
     return schedule
+
+
+@transaction.atomic
+def quote_create(
+    *,
+    caller: Caller,
+    files: list[dict],
+    ops: dict,
+    schedule: CreditSchedule,
+    session_id: str | None = None,
+) -> Quote:
+    """Price the job against `schedule` and store an active quote that keeps a copy of it.
+
+    The quote belongs to the caller's user (if any) and to the session id given in the
+    body or the X-Session-Id header; an anonymous caller must give one, or nobody could
+    ever read the quote back.
+    """
+    if session_id and caller.session_id and session_id != caller.session_id:
+        raise ValidationFailed(
+            "session_id in the body differs from the X-Session-Id header.",
+            details={"session_id": ["Must equal the X-Session-Id header when both are sent."]},
+        )
+    session_id = session_id or caller.session_id
+    if caller.user is None and not session_id:
+        raise ValidationFailed(
+            "An anonymous quote needs a session id.",
+            details={"session_id": ["Required without a bearer token (or send X-Session-Id)."]},
+        )
+    price = price_job(schedule_ops=schedule.ops, files=files, ops=ops)
+    now = timezone.now()
+    return Quote.objects.create(
+        session_id=session_id,
+        user=caller.user,
+        files=files,
+        ops=ops,
+        credits_total=price.credits_total,
+        per_file_credits=price.per_file_credits,
+        per_file=price.per_file,
+        schedule=schedule.snapshot(),
+        created_at=now,
+        expires_at=now + timedelta(seconds=schedule.quote_ttl_seconds),
+    )
+
+
+def _visible_quote_or_404(*, quote_id, caller: Caller) -> Quote:
+    quote = quote_get_for_caller(quote_id=quote_id, caller=caller)
+    if quote is None:
+        raise NotFound("Quote not found.")
+    return quote
+
+
+def quote_use(*, quote_id, caller: Caller) -> Quote:
+    """Mark the quote used. Exactly one of any number of concurrent calls wins.
+
+    One guarded UPDATE (visible to the caller, status active, not expired) decides; the
+    database serialises it on the row lock and re-checks the guard, so a second caller
+    updates nothing. Losers learn why: 409 quote_used, 410 quote_expired, 404 not theirs.
+    """
+    now = timezone.now()
+    won = (
+        Quote.objects.filter(caller_owner_q(caller))
+        .filter(pk=quote_id, status=QuoteStatus.ACTIVE, expires_at__gt=now)
+        .update(status=QuoteStatus.USED, used_at=now)
+    )
+    quote = _visible_quote_or_404(quote_id=quote_id, caller=caller)
+    if won:
+        logger.info("quote %s used", quote.pk)
+        return quote
+    if quote.status == QuoteStatus.USED:
+        raise Conflict("This quote has already been used.", code="quote_used")
+    if quote.effective_status == QuoteStatus.EXPIRED:
+        raise Gone("This quote has expired.", code="quote_expired")
+    raise Conflict("The quote changed while using it; try again.", code="quote_conflict")
+
+
+def quote_expire(*, quote_id, caller: Caller) -> Quote:
+    """Expire an active quote now (idempotent for an expired one; 409 for a used one)."""
+    Quote.objects.filter(caller_owner_q(caller)).filter(
+        pk=quote_id, status=QuoteStatus.ACTIVE
+    ).update(status=QuoteStatus.EXPIRED)
+    quote = _visible_quote_or_404(quote_id=quote_id, caller=caller)
+    if quote.status == QuoteStatus.USED:
+        raise Conflict("This quote has already been used.", code="quote_used")
+    return quote
+
+
+def quote_expire_many(*, quote_ids: list) -> int:
+    """Staff action: expire the given quotes that are still active; returns how many."""
+    return Quote.objects.filter(pk__in=quote_ids, status=QuoteStatus.ACTIVE).update(
+        status=QuoteStatus.EXPIRED
+    )
+
+
+def _in_batches(queryset, apply: Callable, *, batch_size: int) -> tuple[int, int]:
+    """Apply `apply(queryset.filter(pk__in=ids))` to the matching rows a primary-key batch
+    at a time, each in its own short transaction, so no statement locks many rows for
+    long. The guard is re-applied with the ids, so rows that changed meanwhile are skipped.
+    Returns (rows changed, batches)."""
+    changed = batches = 0
+    while True:
+        ids = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            changed += apply(queryset.filter(pk__in=ids))
+        batches += 1
+        if len(ids) < batch_size:
+            break
+    return changed, batches
+
+
+def quote_cleanup() -> dict[str, int]:
+    """Scheduled cleanup (single-flight via settings.CLEANUPS): mark active quotes past
+    expiry as expired, then delete quotes whose expiry is older than QUOTE_RETENTION
+    (used quotes included: a quote is used before it expires). Returns the counts."""
+    batch_size = settings.QUOTE_CLEANUP_BATCH_SIZE
+    now = timezone.now()
+    expired, expire_batches = _in_batches(
+        Quote.objects.filter(status=QuoteStatus.ACTIVE, expires_at__lte=now),
+        lambda rows: rows.update(status=QuoteStatus.EXPIRED),
+        batch_size=batch_size,
+    )
+    deleted, delete_batches = _in_batches(
+        Quote.objects.filter(expires_at__lt=now - settings.QUOTE_RETENTION),
+        lambda rows: rows.delete()[1].get(Quote._meta.label, 0),
+        batch_size=batch_size,
+    )
+    logger.info(
+        "quote cleanup: %d expired in %d batches, %d deleted in %d batches",
+        expired,
+        expire_batches,
+        deleted,
+        delete_batches,
+    )
+    return {"expired": expired, "deleted": deleted}

@@ -1,0 +1,184 @@
+"""Admin: credit schedule versions (editing the active one publishes a new version) and quotes."""
+
+import json
+import uuid
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from quotes.models import CreditSchedule, Quote
+from quotes.services import credit_schedule_activate, credit_schedule_publish, quote_expire_many
+
+
+def pretty_json(value) -> str:
+    return format_html(
+        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
+    )
+
+
+@admin.register(CreditSchedule)
+class CreditScheduleAdmin(admin.ModelAdmin):
+    """Quotes keep a copy of their schedule, but a version is still history: saving the
+    active version (or adding one) publishes a new active version instead of editing it."""
+
+    list_display = [
+        "version",
+        "is_active",
+        "op_names",
+        "max_files",
+        "quote_ttl_seconds",
+        "created_at",
+    ]
+    list_filter = ["is_active"]
+    ordering = ["-version"]
+    fields = [
+        "version",
+        "is_active",
+        "ops",
+        "ops_pretty",
+        "max_files",
+        "quote_ttl_seconds",
+        "created_at",
+    ]
+    actions = ["activate_version"]
+
+    @admin.display(description="ops")
+    def op_names(self, obj):
+        return ", ".join(sorted(obj.ops or {}))
+
+    @admin.display(description="ops (readable)")
+    def ops_pretty(self, obj):
+        return pretty_json(obj.ops) if obj and obj.pk else "-"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["version", "is_active", "ops_pretty", "created_at"]
+        if obj is not None and not obj.is_active:
+            # An old version is history: activate it with the action, never rewrite it.
+            readonly += ["ops", "max_files", "quote_ttl_seconds"]
+        return readonly
+
+    def get_changeform_initial_data(self, request):
+        active = CreditSchedule.objects.filter(is_active=True).first()
+        if active is None:
+            return super().get_changeform_initial_data(request)
+        return {
+            "ops": active.ops,
+            "max_files": active.max_files,
+            "quote_ttl_seconds": active.quote_ttl_seconds,
+        }
+
+    def save_model(self, request, obj, form, change):
+        published = credit_schedule_publish(
+            ops=form.cleaned_data["ops"],
+            max_files=form.cleaned_data["max_files"],
+            quote_ttl_seconds=form.cleaned_data["quote_ttl_seconds"],
+        )
+        # The admin redirects and reports using `obj`: point it at the new version.
+        obj.pk, obj.version, obj.is_active = published.pk, published.version, True
+        obj.created_at = published.created_at
+        messages.info(request, f"Published credit schedule version {published.version}.")
+
+    def has_delete_permission(self, request, obj=None):
+        # The active version is what prices quotes right now; replace it, never delete it.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or not obj.is_active)
+
+    @admin.action(description="Make the selected version active")
+    def activate_version(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return
+        schedule = credit_schedule_activate(schedule=queryset.get())
+        self.message_user(request, f"Version {schedule.version} is now active.")
+
+
+class ExpiredUncleanedFilter(admin.SimpleListFilter):
+    title = "expired, not yet cleaned"
+    parameter_name = "uncleaned"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Past expiry, still stored as active")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.expired_uncleaned()
+        return queryset
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "state",
+        "credits_total",
+        "session_id",
+        "user",
+        "created_at",
+        "expires_at",
+        "used_at",
+    ]
+    list_filter = ["status", ExpiredUncleanedFilter]
+    search_fields = ["session_id", "user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    actions = ["expire_selected"]
+    fields = [
+        "id",
+        "state",
+        "status",
+        "session_id",
+        "user",
+        "credits_total",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "files_pretty",
+        "ops_pretty",
+        "per_file_pretty",
+        "per_file_credits_pretty",
+        "schedule_pretty",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="state", ordering="status")
+    def state(self, obj):
+        """The effective status, which is what clients see before cleanup has run."""
+        return obj.effective_status
+
+    @admin.display(description="files")
+    def files_pretty(self, obj):
+        return pretty_json(obj.files)
+
+    @admin.display(description="ops")
+    def ops_pretty(self, obj):
+        return pretty_json(obj.ops)
+
+    @admin.display(description="per file")
+    def per_file_pretty(self, obj):
+        return pretty_json(obj.per_file)
+
+    @admin.display(description="per file credits")
+    def per_file_credits_pretty(self, obj):
+        return pretty_json(obj.per_file_credits)
+
+    @admin.display(description="schedule (copy it was priced with)")
+    def schedule_pretty(self, obj):
+        return pretty_json(obj.schedule)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full quote id matches that quote; other terms search session id and email."""
+        try:
+            quote_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(pk=quote_id), False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Expire the selected quotes (active ones only)")
+    def expire_selected(self, request, queryset):
+        count = quote_expire_many(quote_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Expired {count} quote(s) at {timezone.now():%H:%M:%S} UTC.")
