@@ -1,0 +1,176 @@
+"""Orders HTTP API: products, placing/cancelling/reading orders, delivery tracking."""
+
+import uuid
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.pagination import CursorPagination
+from orders.models import TrackingStatus
+from orders.selectors import (
+    order_get_for_user,
+    order_list_for_user,
+    product_list_public,
+    tracking_get_for_user,
+)
+from orders.services import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_LINES,
+    OrderLine,
+    order_cancel,
+    order_place,
+    tracking_event_add,
+)
+
+SKU_MAX_CHARS = 64
+
+
+class OrderItemOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    unit_price_cents = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    line_total_cents = serializers.IntegerField()
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    items = OrderItemOutputSerializer(many=True, source="items.all")
+    total_cents = serializers.IntegerField()
+    shipping_address = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TrackingEventOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    location = serializers.CharField()
+    note = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+
+
+class ProductListApi(APIView):
+    """GET /api/products: the active catalogue, by sku, public."""
+
+    permission_classes = [AllowAny]
+
+    class Pagination(CursorPagination):
+        ordering = "sku"
+
+    class OutputSerializer(serializers.Serializer):
+        sku = serializers.CharField()
+        name = serializers.CharField()
+        price_cents = serializers.IntegerField()
+        in_stock = serializers.SerializerMethodField()
+
+        def get_in_stock(self, product) -> bool:
+            return product.stock_quantity > 0
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(product_list_public(), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class OrderListApi(APIView):
+    """GET /api/orders: the caller's orders, newest first. POST: place an order."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        class LineSerializer(serializers.Serializer):
+            sku = serializers.CharField(max_length=SKU_MAX_CHARS)
+            quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+        items = LineSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+        address_id = serializers.UUIDField()
+
+    @extend_schema(responses=OrderOutputSerializer(many=True))
+    def get(self, request):
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(
+            order_list_for_user(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = order_place(
+            user=request.user,
+            lines=[OrderLine(sku=x["sku"], quantity=x["quantity"]) for x in data["items"]],
+            address_id=data["address_id"],
+        )
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    """GET /api/orders/{id}: one of the caller's orders (someone else's: 404)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OrderOutputSerializer)
+    def get(self, request, order_id: uuid.UUID):
+        order = order_get_for_user(user=request.user, order_id=order_id)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    """POST /api/orders/{id}/cancel: placed → cancelled, stock returned exactly once."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    def post(self, request, order_id: uuid.UUID):
+        order = order_cancel(user=request.user, order_id=order_id)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderTrackingApi(APIView):
+    """GET /api/orders/{id}/tracking: carrier, status and the timeline, oldest event first."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        carrier = serializers.CharField()
+        tracking_number = serializers.CharField()
+        status = serializers.CharField()
+        estimated_delivery = serializers.DateField(allow_null=True)
+        events = TrackingEventOutputSerializer(many=True, source="events.all")
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, order_id: uuid.UUID):
+        tracking = tracking_get_for_user(user=request.user, order_id=order_id)
+        return Response(self.OutputSerializer(tracking).data)
+
+
+class TrackingEventCreateApi(APIView):
+    """POST /api/orders/{id}/tracking/events (staff): append to the timeline."""
+
+    permission_classes = [IsAdminUser]
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=TrackingStatus.choices)
+        location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        occurred_at = serializers.DateTimeField(required=False)
+        carrier = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        estimated_delivery = serializers.DateField(required=False, allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses={201: TrackingEventOutputSerializer})
+    def post(self, request, order_id: uuid.UUID):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = tracking_event_add(order_id=order_id, **serializer.validated_data)
+        return Response(TrackingEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)

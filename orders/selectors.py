@@ -1,0 +1,37 @@
+"""Reads of orders: someone else's order never leaves these functions."""
+
+import uuid
+
+from django.db.models import QuerySet
+
+from config.errors import NotFound
+from orders.models import DeliveryTracking, Order, Product
+
+
+def product_list_public() -> QuerySet[Product]:
+    return Product.objects.active().order_by("sku")
+
+
+def order_list_for_user(*, user) -> QuerySet[Order]:
+    return Order.objects.filter(user=user).prefetch_related("items")
+
+
+def order_get_for_user(*, user, order_id: uuid.UUID) -> Order:
+    """The caller's order with its items; unknown or someone else's → NotFound."""
+    order = order_list_for_user(user=user).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def tracking_get_for_user(*, user, order_id: uuid.UUID) -> DeliveryTracking:
+    """The tracking of the caller's order with its timeline; NotFound when the order is not
+    theirs or has no tracking yet."""
+    tracking = (
+        DeliveryTracking.objects.filter(order_id=order_id, order__user=user)
+        .prefetch_related("events")
+        .first()
+    )
+    if tracking is None:
+        raise NotFound("This order has no tracking yet.")
+    return tracking

@@ -1,0 +1,84 @@
+"""Admin: products with stock, orders with items and timeline, the mark-shipped action."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+from accounts.models import Notification
+from orders.models import DeliveryTracking, OrderStatus
+from orders.services import OrderLine, order_cancel, order_place, tracking_event_add
+
+
+@pytest.fixture
+def admin_browser(client, make_user):
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def order(user, address, product):
+    return order_place(user=user, lines=[OrderLine(product.sku, 2)], address_id=address.id)
+
+
+def test_order_change_page_shows_items_and_timeline(admin_browser, order):
+    tracking_event_add(
+        order_id=order.id,
+        status="in_transit",
+        carrier="DHL",
+        tracking_number="JD77",
+        location="Lyon hub",
+    )
+
+    page = admin_browser.get(f"/admin/orders/order/{order.id}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "POSTER-A2" in html
+    assert "JD77" in html
+    assert "Lyon hub" in html
+
+
+def test_order_changelist_filters_by_status_and_searches_id_and_email(admin_browser, user, order):
+    by_email = admin_browser.get("/admin/orders/order/", {"q": user.email})
+    by_id = admin_browser.get("/admin/orders/order/", {"q": str(order.id)[:8]})
+    by_status = admin_browser.get("/admin/orders/order/", {"status__exact": "cancelled"})
+
+    assert str(order.id) in by_email.content.decode()
+    assert str(order.id) in by_id.content.decode()
+    assert by_status.status_code == 200
+    assert str(order.id) not in by_status.content.decode()
+
+
+def test_product_changelist_shows_stock(admin_browser, product):
+    page = admin_browser.get("/admin/orders/product/")
+
+    assert page.status_code == 200
+    assert "POSTER-A2" in page.content.decode()
+
+
+def test_mark_shipped_asks_for_a_carrier_then_creates_tracking(
+    admin_browser, user, address, product, order
+):
+    cancelled = order_place(user=user, lines=[OrderLine(product.sku, 1)], address_id=address.id)
+    order_cancel(user=user, order_id=cancelled.id)
+    selected = {"action": "mark_shipped", ACTION_CHECKBOX_NAME: [order.pk, cancelled.pk]}
+
+    form = admin_browser.post("/admin/orders/order/", selected)
+    assert form.status_code == 200
+    assert "Mark shipped" in form.content.decode()
+    assert not DeliveryTracking.objects.exists()
+
+    done = admin_browser.post(
+        "/admin/orders/order/", {**selected, "apply": "1", "carrier": "Colissimo"}, follow=True
+    )
+
+    assert done.status_code == 200
+    tracking = DeliveryTracking.objects.get()
+    assert tracking.order_id == order.id
+    assert tracking.carrier == "Colissimo"
+    assert tracking.tracking_number == order.id.hex[:12].upper()
+    assert [e.status for e in tracking.events.all()] == ["in_transit"]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+    assert Notification.objects.filter(user=user).count() == 1
+    assert "1 order(s) marked shipped." in done.content.decode()
+    assert "not placed" in done.content.decode()
