@@ -1,3 +1,13 @@
 """URL routes of this app (mounted under /api/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from uploads.api import FileDetailApi, SignedObjectView, UploadCreateApi
+
+app_name = "uploads"
+
+urlpatterns = [
+    path("uploads", UploadCreateApi.as_view(), name="upload-create"),
+    path("files/<uuid:file_id>", FileDetailApi.as_view(), name="file"),
+    path("storage/<path:key>", SignedObjectView.as_view(), name="signed-object"),
+]

@@ -1,0 +1,23 @@
+"""Permission-scoped reads of uploaded files."""
+
+from django.db.models import Q
+
+from config.errors import NotFound
+from uploads.models import UploadedFile
+
+SYSTEM_USER_EMAIL = "anonymous-uploads@system.atelier.invalid"
+
+
+def upload_get_for_user(*, user, upload_id) -> UploadedFile:
+    """The file if `user` may see it: its owner, staff, or anyone for files of the system
+    (anonymous-uploads) user. Anything else is NotFound, as if it did not exist."""
+    visible = Q(owner__email=SYSTEM_USER_EMAIL)
+    if user is not None and user.is_authenticated:
+        if user.is_staff:
+            visible = Q()
+        else:
+            visible |= Q(owner=user)
+    upload = UploadedFile.objects.filter(visible, id=upload_id).select_related("owner").first()
+    if upload is None:
+        raise NotFound("No such file.")
+    return upload

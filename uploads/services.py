@@ -1,0 +1,155 @@
+"""Uploads: validate, store, record, delete; the anonymous-uploads owner and its cleanup."""
+
+import hashlib
+import logging
+import re
+import unicodedata
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import Forbidden, PayloadTooLarge, UnsupportedMediaType
+from uploads.models import UploadedFile
+from uploads.selectors import SYSTEM_USER_EMAIL, upload_get_for_user
+from uploads.storage import storage_delete, storage_save, upload_key
+from uploads.validation import sniff_image
+
+logger = logging.getLogger(__name__)
+
+FILENAME_MAX_CHARS = 255
+HASH_CHUNK_BYTES = 1024 * 1024
+CLEANUP_BATCH = 500
+_UNSAFE_FILENAME_CHARS = re.compile(r"[^\w.\- ()]+")
+
+
+def system_user_get_or_create():
+    """The inactive owner of anonymous uploads; created once, can never log in.
+
+    Idempotent under concurrency: the unique email makes a racing second insert fail
+    and read the winner's row instead.
+    """
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(
+        email=SYSTEM_USER_EMAIL,
+        defaults={
+            "name": "Anonymous uploads",
+            "is_active": False,
+            "is_staff": False,
+            "password": make_password(None),
+        },
+    )
+    return user
+
+
+def sanitize_filename(name: str, *, ext: str) -> str:
+    """A display name safe in headers and on any filesystem; falls back to upload.<ext>."""
+    name = unicodedata.normalize("NFKC", name or "")
+    name = PurePosixPath(name.replace("\\", "/")).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = _UNSAFE_FILENAME_CHARS.sub("_", name).strip(" .")
+    if not name:
+        return f"upload.{ext}"
+    if len(name) > FILENAME_MAX_CHARS:
+        stem, dot, suffix = name.rpartition(".")
+        suffix = suffix[:16] if dot else ""
+        keep = FILENAME_MAX_CHARS - len(suffix) - len(dot)
+        name = (stem if dot else name)[:keep] + dot + suffix
+    return name
+
+
+def _measure(fileobj) -> tuple[int, str]:
+    """(size in bytes, sha256 hex) read in chunks, never the whole file in memory."""
+    digest = hashlib.sha256()
+    size = 0
+    fileobj.seek(0)
+    while chunk := fileobj.read(HASH_CHUNK_BYTES):
+        digest.update(chunk)
+        size += len(chunk)
+    fileobj.seek(0)
+    return size, digest.hexdigest()
+
+
+def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
+    """Validate `fileobj` by its bytes, store it under a fresh key and record it.
+
+    Nothing is left behind on failure: the object is written only after validation, and
+    deleted again if the row cannot be inserted.
+    """
+    size, sha256 = _measure(fileobj)
+    if size > settings.MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            "The file is too large.", details={"max_bytes": settings.MAX_UPLOAD_BYTES}
+        )
+    if size == 0:
+        raise UnsupportedMediaType("The file is empty.", details={"reason": "empty"})
+    info = sniff_image(fileobj)
+    key = storage_save(upload_key(owner.pk, info.ext), fileobj, content_type=info.content_type)
+    try:
+        with transaction.atomic():
+            return UploadedFile.objects.create(
+                owner=owner,
+                key=key,
+                filename=sanitize_filename(filename, ext=info.ext),
+                content_type=info.content_type,
+                size_bytes=size,
+                sha256=sha256,
+                width=info.width,
+                height=info.height,
+            )
+    except BaseException:
+        storage_delete(key)
+        raise
+
+
+def upload_create_anonymous(*, fileobj, filename: str) -> UploadedFile:
+    """An upload without an account, owned by the system user (ANONYMOUS_UPLOADS)."""
+    return upload_create(owner=system_user_get_or_create(), fileobj=fileobj, filename=filename)
+
+
+def upload_delete(*, user, upload_id) -> None:
+    """Delete the row, then the object (owner or staff). A row gone is gone for every
+    instance at once; an object left by a crash between the two is only garbage."""
+    upload = upload_get_for_user(user=user, upload_id=upload_id)
+    if upload.owner_id != user.pk and not user.is_staff:
+        raise Forbidden("Only the owner can delete this file.")
+    deleted, _ = UploadedFile.objects.filter(pk=upload.pk).delete()
+    if deleted:
+        storage_delete(upload.key)
+
+
+def anonymous_upload_cleanup() -> dict[str, int]:
+    """Delete anonymous uploads older than ANONYMOUS_UPLOAD_RETENTION: row, then object.
+
+    Each row is claimed by its own DELETE ... so two concurrent cleanups never both
+    delete (and count) the same object.
+    """
+    cutoff = timezone.now() - settings.ANONYMOUS_UPLOAD_RETENTION
+    rows = 0
+    objects = 0
+    while True:
+        batch = list(
+            UploadedFile.objects.filter(owner__email=SYSTEM_USER_EMAIL, created_at__lt=cutoff)
+            .order_by("created_at")
+            .values_list("pk", "key")[:CLEANUP_BATCH]
+        )
+        if not batch:
+            break
+        for pk, key in batch:
+            deleted, _ = UploadedFile.objects.filter(pk=pk).delete()
+            if not deleted:
+                continue
+            rows += 1
+            try:
+                storage_delete(key)
+                objects += 1
+            except Exception:
+                logger.exception("could not delete object %s of anonymous upload %s", key, pk)
+        if len(batch) < CLEANUP_BATCH:
+            break
+    if rows:
+        logger.info("anonymous upload cleanup: %d rows, %d objects deleted", rows, objects)
+    return {"anonymous_uploads_deleted": rows, "anonymous_objects_deleted": objects}
