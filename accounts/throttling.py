@@ -46,8 +46,9 @@ def client_ip(request) -> str:
 
 
 def _identity(value: str) -> str:
-    """Long identities (absurd emails) are hashed so every key fits the column."""
-    if len(value) <= MAX_IDENTITY_CHARS:
+    """Long or unprintable identities (absurd emails, NUL bytes) are hashed so every key fits
+    the column and the database accepts it."""
+    if len(value) <= MAX_IDENTITY_CHARS and value.isprintable():
         return value
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
