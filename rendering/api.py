@@ -1,0 +1,222 @@
+"""HTTP endpoints of shops, room sessions and renders (API.md, Rendering)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from rendering.keys import room_upload_key
+from rendering.models import PLACEMENT_SCALE_MAX, PLACEMENT_SCALE_MIN, validate_timezone
+from rendering.selectors import (
+    render_job_get_for_user,
+    room_session_get_for_user,
+    shop_get_for_user,
+    shop_usage_today,
+)
+from rendering.services import (
+    render_job_create,
+    room_session_confirm,
+    room_session_create,
+    room_session_set_cleaned,
+    shop_create,
+)
+from uploads.storage import signed_read_url, signed_upload
+
+# API.md: every URL handed out lives at most an hour.
+SIGNED_URL_MAX_TTL = timedelta(hours=1)
+
+
+def signed_url(key: str, request) -> str | None:
+    """A freshly signed GET URL for a stored key (None for no key). Never stored."""
+    if not key:
+        return None
+    return signed_read_url(
+        key, ttl=min(settings.SIGNED_URL_TTL, SIGNED_URL_MAX_TTL), request=request
+    )
+
+
+class ShopCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        timezone = serializers.CharField(
+            max_length=64, required=False, default="UTC", validators=[validate_timezone]
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        name = serializers.CharField()
+        daily_quota = serializers.IntegerField()
+        timezone = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shop = shop_create(owner=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(shop).data, status=status.HTTP_201_CREATED)
+
+
+class ShopUsageApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        class UsedSerializer(serializers.Serializer):
+            render = serializers.IntegerField()
+            prep = serializers.IntegerField()
+            cleanup = serializers.IntegerField()
+
+        date = serializers.DateField()
+        daily_quota = serializers.IntegerField()
+        used = UsedSerializer()
+        reserved = serializers.IntegerField()
+        remaining = serializers.IntegerField()
+        resets_at = serializers.DateTimeField()
+
+    def get(self, request, shop_id):
+        shop = shop_get_for_user(user=request.user, shop_id=shop_id)
+        return Response(self.OutputSerializer(shop_usage_today(shop=shop)).data)
+
+
+class RoomSessionCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        class UploadSerializer(serializers.Serializer):
+            method = serializers.CharField()
+            url = serializers.CharField()
+            headers = serializers.DictField(child=serializers.CharField())
+            key = serializers.CharField()
+
+        id = serializers.UUIDField()
+        upload = UploadSerializer()
+
+    def post(self, request, shop_id):
+        shop = shop_get_for_user(user=request.user, shop_id=shop_id)
+        session = room_session_create(shop=shop, created_by=request.user)
+        upload = signed_upload(
+            room_upload_key(shop_id=shop.pk, session_id=session.pk),
+            content_type="image/jpeg",
+            ttl=min(settings.SIGNED_URL_TTL, SIGNED_URL_MAX_TTL),
+            request=request,
+        )
+        body = self.OutputSerializer({"id": session.pk, "upload": upload}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class RoomSessionOutputSerializer(serializers.Serializer):
+    """A room session with freshly signed URLs of its images."""
+
+    id = serializers.UUIDField()
+    shop_id = serializers.UUIDField()
+    original_image_key = serializers.CharField(source="original_room_image_key")
+    original_image_url = serializers.SerializerMethodField()
+    cleaned_image_key = serializers.CharField(source="cleaned_room_image_key")
+    cleaned_image_url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_original_image_url(self, session) -> str | None:
+        return signed_url(session.original_room_image_key, self.context["request"])
+
+    def get_cleaned_image_url(self, session) -> str | None:
+        return signed_url(session.cleaned_room_image_key, self.context["request"])
+
+
+class RoomSessionConfirmApi(APIView):
+    permission_classes = [IsAuthenticated]
+    OutputSerializer = RoomSessionOutputSerializer
+
+    def post(self, request, room_session_id):
+        session = room_session_get_for_user(user=request.user, room_session_id=room_session_id)
+        session = room_session_confirm(session=session)
+        return Response(self.OutputSerializer(session, context={"request": request}).data)
+
+
+class RoomSessionCleanedApi(APIView):
+    permission_classes = [IsAuthenticated]
+    OutputSerializer = RoomSessionOutputSerializer
+
+    class InputSerializer(serializers.Serializer):
+        upload_id = serializers.UUIDField()
+
+    def post(self, request, room_session_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = room_session_get_for_user(user=request.user, room_session_id=room_session_id)
+        session = room_session_set_cleaned(
+            session=session, user=request.user, upload_id=data.validated_data["upload_id"]
+        )
+        return Response(self.OutputSerializer(session, context={"request": request}).data)
+
+
+class RenderCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        class PlacementSerializer(serializers.Serializer):
+            x = serializers.FloatField(min_value=0, max_value=1)
+            y = serializers.FloatField(min_value=0, max_value=1)
+            scale = serializers.FloatField(
+                min_value=PLACEMENT_SCALE_MIN, max_value=PLACEMENT_SCALE_MAX
+            )
+
+        shop_id = serializers.UUIDField()
+        room_session_id = serializers.UUIDField()
+        product_image_id = serializers.UUIDField()
+        placement = PlacementSerializer()
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        shop = shop_get_for_user(user=request.user, shop_id=values["shop_id"])
+        room_session = room_session_get_for_user(
+            user=request.user, room_session_id=values["room_session_id"], shop_id=shop.pk
+        )
+        job = render_job_create(
+            user=request.user,
+            shop=shop,
+            room_session=room_session,
+            product_upload_id=values["product_image_id"],
+            **values["placement"],
+        )
+        # The job may already have moved on (eager mode); the contract's answer is "queued".
+        body = self.OutputSerializer({"id": job.pk, "status": "queued"}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class RenderDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+        result_image_url = serializers.SerializerMethodField()
+        error = serializers.CharField(allow_null=True, source="error_or_none")
+        shop_id = serializers.UUIDField()
+        room_session_id = serializers.UUIDField()
+        product_image_id = serializers.UUIDField(source="product_upload_id")
+        placement = serializers.SerializerMethodField()
+        created_at = serializers.DateTimeField()
+        started_at = serializers.DateTimeField(allow_null=True)
+        finished_at = serializers.DateTimeField(allow_null=True)
+
+        def get_result_image_url(self, job) -> str | None:
+            return signed_url(job.result_image_key, self.context["request"])
+
+        def get_placement(self, job) -> dict[str, float]:
+            return {"x": job.placement_x, "y": job.placement_y, "scale": job.placement_scale}
+
+    def get(self, request, render_id):
+        job = render_job_get_for_user(user=request.user, render_job_id=render_id)
+        return Response(self.OutputSerializer(job, context={"request": request}).data)

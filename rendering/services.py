@@ -1,0 +1,353 @@
+"""Rendering use cases: shops, room sessions, render jobs and their quota bookkeeping."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
+
+from config.errors import (
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+)
+from rendering import compositor
+from rendering.keys import (
+    legacy_url_to_key,
+    render_result_key,
+    room_cleaned_key,
+    room_original_key,
+    room_upload_key,
+)
+from rendering.models import RenderJob, RenderJobStatus, RoomSession, Shop
+from rendering.quota import quota_day, quota_reserve, quota_resets_at, quota_settle, usage_count
+from uploads.selectors import upload_get_for_user
+from uploads.storage import storage_delete, storage_exists, storage_open, storage_save
+
+logger = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 1000
+# Publishing to a broker that is down raises one of these (kombu wraps most of them).
+BROKER_ERRORS = (KombuError, RedisError, OSError)
+
+
+# --- shops ----------------------------------------------------------------------------------
+
+
+def shop_create(*, owner, name: str) -> Shop:
+    """A shop owned by `owner` with the default daily quota (only staff change it)."""
+    return Shop.objects.create(owner=owner, name=name)
+
+
+# --- storage helpers ------------------------------------------------------------------------
+
+
+def _object_read(key: str, *, what: str) -> bytes:
+    """The object's bytes; ImageInputError when it is missing."""
+    try:
+        with storage_open(key) as handle:
+            return handle.read()
+    except FileNotFoundError as exc:
+        raise compositor.ImageInputError(f"The {what} is missing from storage.") from exc
+    except Exception as exc:
+        # django-storages signals a missing GCS object with its own exception types.
+        if not storage_exists(key):
+            raise compositor.ImageInputError(f"The {what} is missing from storage.") from exc
+        raise
+
+
+def _object_replace(key: str, data: bytes, *, content_type: str) -> str:
+    """Save under `key`, removing a leftover of an earlier attempt that never committed.
+
+    Only for keys the caller owns exclusively (a locked row), since objects are otherwise
+    never overwritten.
+    """
+    if storage_exists(key):
+        storage_delete(key)
+    return storage_save(key, ContentFile(data), content_type=content_type)
+
+
+# --- room sessions --------------------------------------------------------------------------
+
+
+def room_session_create(*, shop: Shop, created_by) -> RoomSession:
+    """A new session; the client uploads the room photo to its upload key."""
+    return RoomSession.objects.create(shop=shop, created_by=created_by)
+
+
+def room_session_backfill_keys(*, session: RoomSession) -> RoomSession:
+    """Give a legacy session (URLs only) its keys, derived from the URLs; stored once.
+
+    Idempotent and safe to race: each key is written only while it is still empty.
+    """
+    pairs = (
+        ("original_room_image_key", session.legacy_original_image_url),
+        ("cleaned_room_image_key", session.legacy_cleaned_image_url),
+    )
+    for field, url in pairs:
+        if getattr(session, field) or not url:
+            continue
+        key = legacy_url_to_key(url)
+        if key is None or not storage_exists(key):
+            continue
+        updated = RoomSession.objects.filter(pk=session.pk, **{field: ""}).update(**{field: key})
+        if updated and field == "original_room_image_key":
+            RoomSession.objects.filter(pk=session.pk, confirmed_at__isnull=True).update(
+                confirmed_at=timezone.now()
+            )
+    session.refresh_from_db()
+    return session
+
+
+def room_session_confirm(*, session: RoomSession) -> RoomSession:
+    """Take the uploaded room photo: normalize it (EXIF orientation, longest side at most
+    ROOM_IMAGE_MAX_SIDE, JPEG) and count one prep render. A second confirm changes nothing.
+
+    409 image_missing when nothing was uploaded; 400 when the upload is not an image.
+    """
+    if not session.original_room_image_key and session.legacy_original_image_url:
+        session = room_session_backfill_keys(session=session)
+        if session.original_room_image_key:
+            return session
+    with transaction.atomic():
+        # The row lock makes concurrent confirms of one session take turns.
+        locked = RoomSession.objects.select_for_update().select_related("shop").get(pk=session.pk)
+        if locked.original_room_image_key:
+            return locked
+        upload_key = room_upload_key(shop_id=locked.shop_id, session_id=locked.pk)
+        if not storage_exists(upload_key):
+            raise Conflict(
+                "Nothing was uploaded for this room session yet.",
+                code="image_missing",
+                details={"key": upload_key},
+            )
+        try:
+            raw = _object_read(upload_key, what="room image")
+            jpeg, width, height = compositor.room_normalize(raw)
+        except compositor.ImageInputError as exc:
+            raise ValidationFailed(str(exc), details={"key": upload_key}) from exc
+        locked.original_room_image_key = _object_replace(
+            room_original_key(shop_id=locked.shop_id, session_id=locked.pk),
+            jpeg,
+            content_type="image/jpeg",
+        )
+        locked.width, locked.height = width, height
+        locked.confirmed_at = timezone.now()
+        locked.save(update_fields=["original_room_image_key", "width", "height", "confirmed_at"])
+        usage_count(shop_id=locked.shop_id, day=quota_day(shop=locked.shop), counter="prep_renders")
+    return locked
+
+
+def _own_upload(*, user, upload_id):
+    """The caller's own upload; anyone else's (even one staff could read) is NotFound."""
+    upload = upload_get_for_user(user=user, upload_id=upload_id)
+    if upload.owner_id != user.pk:
+        raise NotFound("No such file.")
+    return upload
+
+
+def room_session_set_cleaned(*, session: RoomSession, user, upload_id) -> RoomSession:
+    """Use the caller's upload as the session's cleaned room image; counts one cleanup.
+
+    The upload is normalized and copied under the session's own key, so the session
+    keeps working when the upload is deleted.
+    """
+    upload = _own_upload(user=user, upload_id=upload_id)
+    try:
+        raw = _object_read(upload.key, what="cleaned image")
+        jpeg, _width, _height = compositor.room_normalize(raw)
+    except compositor.ImageInputError as exc:
+        raise ValidationFailed(str(exc), details={"upload_id": str(upload_id)}) from exc
+    key = storage_save(
+        room_cleaned_key(shop_id=session.shop_id, session_id=session.pk),
+        ContentFile(jpeg),
+        content_type="image/jpeg",
+    )
+    with transaction.atomic():
+        RoomSession.objects.filter(pk=session.pk).update(cleaned_room_image_key=key)
+        usage_count(
+            shop_id=session.shop_id, day=quota_day(shop=session.shop), counter="cleanup_renders"
+        )
+    session.refresh_from_db()
+    return session
+
+
+# --- render jobs ----------------------------------------------------------------------------
+
+
+def render_job_create(
+    *,
+    user,
+    shop: Shop,
+    room_session: RoomSession,
+    product_upload_id,
+    x: float,
+    y: float,
+    scale: float,
+) -> RenderJob:
+    """Accept a render: reserve a quota slot and queue the job.
+
+    Never accepts more renders per shop and quota day than daily_quota, whatever the
+    concurrency (429 quota_exceeded). The task is published after the reserving
+    transaction commits — so a worker always finds the job — and if the broker refuses it
+    the reservation is released and the caller gets 503. Must not run inside an outer
+    transaction.
+    """
+    if not room_session.original_room_image_key and (
+        room_session.legacy_original_image_url or room_session.legacy_cleaned_image_url
+    ):
+        room_session = room_session_backfill_keys(session=room_session)
+    room_key = room_session.render_source_key
+    if not room_key:
+        raise Conflict(
+            "The room session has no room image yet; upload and confirm it first.",
+            code="image_missing",
+        )
+    product = _own_upload(user=user, upload_id=product_upload_id)
+
+    day = quota_day(shop=shop)
+    with transaction.atomic():
+        if not quota_reserve(shop_id=shop.pk, day=day):
+            resets_at = quota_resets_at(shop=shop, day=day)
+            retry_after = max(1, int((resets_at - timezone.now()).total_seconds()))
+            raise TooManyRequests(
+                f"The shop's daily quota of {shop.daily_quota} renders is used up.",
+                code="quota_exceeded",
+                details={"remaining": 0, "resets_at": resets_at.isoformat()},
+                headers={"Retry-After": str(retry_after)},
+            )
+        job = RenderJob.objects.create(
+            shop=shop,
+            room_session=room_session,
+            requested_by=user,
+            product_upload_id=product.pk,
+            product_image_key=product.key,
+            room_image_key=room_key,
+            placement_x=x,
+            placement_y=y,
+            placement_scale=scale,
+            usage_date=day,
+        )
+    _render_job_publish(job)
+    return job
+
+
+def _render_job_publish(job: RenderJob) -> None:
+    from rendering.tasks import render_job_task
+
+    try:
+        render_job_task.apply_async(args=[str(job.pk)])
+    except BROKER_ERRORS as exc:
+        logger.warning("render %s: broker unavailable, reservation released: %s", job.pk, exc)
+        render_job_fail(job_id=job.pk, error="The render could not be queued (broker down).")
+        raise ServiceUnavailable(
+            "Renders cannot be queued right now; nothing was charged. Try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from exc
+
+
+def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:
+    """Fail an unfinished job and give its slot back; True if this call did it.
+
+    The guarded status change and the release share one transaction, so however many
+    callers race (worker, reaper, a redelivered task), the slot is released once.
+    """
+    with transaction.atomic():
+        jobs = RenderJob.objects.unfinished().filter(pk=job_id)
+        if only_if is not None:
+            jobs = jobs.filter(only_if)
+        failed = jobs.update(
+            status=RenderJobStatus.FAILED, error=error[:MAX_ERROR_CHARS], finished_at=timezone.now()
+        )
+        if failed:
+            job = RenderJob.objects.only("shop_id", "usage_date").get(pk=job_id)
+            quota_settle(shop_id=job.shop_id, day=job.usage_date, completed=False)
+    return bool(failed)
+
+
+def render_job_claim(*, job_id) -> RenderJob | None:
+    """queued → running; None when the job is gone or another run already claimed it."""
+    claimed = RenderJob.objects.filter(pk=job_id, status=RenderJobStatus.QUEUED).update(
+        status=RenderJobStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return RenderJob.objects.get(pk=job_id)
+
+
+def render_job_complete(*, job_id, result_key: str) -> bool:
+    """running → completed and the reservation becomes a used render, exactly once."""
+    with transaction.atomic():
+        completed = RenderJob.objects.filter(pk=job_id, status=RenderJobStatus.RUNNING).update(
+            status=RenderJobStatus.COMPLETED,
+            result_image_key=result_key,
+            finished_at=timezone.now(),
+        )
+        if completed:
+            job = RenderJob.objects.only("shop_id", "usage_date").get(pk=job_id)
+            quota_settle(shop_id=job.shop_id, day=job.usage_date, completed=True)
+    return bool(completed)
+
+
+def render_job_run(*, job_id) -> str:
+    """Claim, composite and complete one job; returns what happened.
+
+    Idempotent: a second run (redelivery, duplicate publish) finds the job claimed and
+    does nothing. Bad inputs fail the job with a readable error and refund its slot.
+    """
+    job = render_job_claim(job_id=job_id)
+    if job is None:
+        return "skipped"
+    try:
+        room = compositor.image_decode(
+            _object_read(job.room_image_key, what="room image"), what="room image"
+        )
+        product = compositor.image_decode(
+            _object_read(job.product_image_key, what="product image"), what="product image"
+        )
+        result = compositor.composite(
+            room, product, x=job.placement_x, y=job.placement_y, scale=job.placement_scale
+        )
+        result_key = storage_save(
+            render_result_key(shop_id=job.shop_id, job_id=job.pk),
+            ContentFile(compositor.png_encode(result)),
+            content_type="image/png",
+        )
+    except compositor.ImageInputError as exc:
+        render_job_fail(job_id=job.pk, error=str(exc))
+        return "failed"
+    except Exception:
+        logger.exception("render %s failed", job.pk)
+        render_job_fail(job_id=job.pk, error="The render failed unexpectedly; nothing was charged.")
+        return "failed"
+    if not render_job_complete(job_id=job.pk, result_key=result_key):
+        # The reaper gave up on this job meanwhile; its slot is already back.
+        storage_delete(result_key)
+        return "reaped"
+    return "completed"
+
+
+def render_job_reap_stuck() -> dict[str, int]:
+    """Fail jobs queued or running longer than RENDER_STUCK_AFTER (a dead worker, a lost
+    message) and release their slots. Registered in settings.CLEANUPS (single-flight)."""
+    cutoff = timezone.now() - settings.RENDER_STUCK_AFTER
+    stuck = Q(status=RenderJobStatus.QUEUED, created_at__lt=cutoff) | Q(
+        status=RenderJobStatus.RUNNING, started_at__lt=cutoff
+    )
+    stuck_ids = RenderJob.objects.filter(stuck).values_list("pk", flat=True)
+    minutes = settings.RENDER_STUCK_AFTER / timedelta(minutes=1)
+    reaped = 0
+    for job_id in list(stuck_ids):
+        reaped += render_job_fail(
+            job_id=job_id,
+            error=f"The render did not finish within {minutes:g} minutes; nothing was charged.",
+            only_if=stuck,
+        )
+    return {"stuck_renders_failed": reaped}
