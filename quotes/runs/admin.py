@@ -1,0 +1,78 @@
+"""Admin: quote runs with their status and offers, and the event timeline inline."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from quotes.runs.models import QuoteRun, QuoteRunEvent
+
+
+class QuoteRunEventInline(admin.TabularInline):
+    model = QuoteRunEvent
+    fields = ("seq", "type", "data_json", "created_at")
+    readonly_fields = fields
+    ordering = ("seq",)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    @admin.display(description="data")
+    def data_json(self, event: QuoteRunEvent) -> str:
+        return json.dumps(event.data, sort_keys=True)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(QuoteRun)
+class QuoteRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "status", "owner", "best_offer", "last_event_id", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("id", "session_id", "user__email")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    fields = (
+        "id",
+        "status",
+        "user",
+        "session_id",
+        "providers",
+        "offers_table",
+        "error",
+        "job",
+        "last_event_id",
+        "created_at",
+        "finished_at",
+        "expires_at",
+    )
+    readonly_fields = fields
+    inlines = [QuoteRunEventInline]
+
+    @admin.display(description="owner")
+    def owner(self, run: QuoteRun) -> str:
+        return run.user.email if run.user_id else f"session {run.session_id}"
+
+    @admin.display(description="best offer")
+    def best_offer(self, run: QuoteRun) -> str:
+        offers = run.offers
+        if not offers:
+            return "-"
+        best = offers[0]
+        return f"{best['provider']}: {best['credits_total']} credits, {best['eta_seconds']} s"
+
+    @admin.display(description="offers (cheapest first)")
+    def offers_table(self, run: QuoteRun) -> str:
+        if not run.offers:
+            return "-"
+        return format_html_join(
+            "",
+            "<div>{}: {} credits, ETA {} s</div>",
+            ((o["provider"], o["credits_total"], o["eta_seconds"]) for o in run.offers),
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,110 @@
+"""Appending run events (gapless seq under the run's row lock) and their Redis wake-ups."""
+
+import functools
+import logging
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from quotes.runs.models import (
+    TERMINAL_EVENT_TYPES,
+    QuoteRun,
+    QuoteRunEvent,
+    QuoteRunEventType,
+    QuoteRunStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "quote_run:"
+PUBSUB_SOCKET_TIMEOUT_S = 2
+
+
+def run_channel(run_id) -> str:
+    return f"{CHANNEL_PREFIX}{run_id}"
+
+
+@functools.lru_cache(maxsize=4)  # a connection pool per URL (configuration), not data
+def _publisher(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=PUBSUB_SOCKET_TIMEOUT_S,
+        socket_timeout=PUBSUB_SOCKET_TIMEOUT_S,
+    )
+
+
+def run_wakeup_publish(*, run_id, seq: int) -> bool:
+    """Tell streams of the run that event `seq` is committed. Only a hint: streams read
+    the events from the database, so a lost wake-up costs latency, never an event.
+    Failures are logged, never raised."""
+    url = settings.QUOTE_RUN_PUBSUB_URL
+    if not url:
+        return False
+    try:
+        _publisher(url).publish(run_channel(run_id), str(seq))
+    except Exception as exc:
+        logger.warning("quote run %s: wake-up publish failed: %s", run_id, exc)
+        return False
+    return True
+
+
+def run_event_append(
+    *,
+    run_id,
+    event_type: str,
+    key: str,
+    data: dict[str, Any] | None = None,
+    result: dict | None = None,
+    error: str = "",
+) -> QuoteRunEvent | None:
+    """Append one event with the run's next seq, exactly once per `key`.
+
+    Under the run's row lock: returns None (and writes nothing) when an event with this
+    key exists or the run is already terminal, so concurrent or repeated appends never
+    duplicate a step nor leave a gap in seq. A terminal type (run.completed/run.failed)
+    also sets the run's status, result and error in the same transaction. The wake-up is
+    published after commit.
+    """
+    with transaction.atomic():
+        run = (
+            QuoteRun.objects.select_for_update()
+            .only("id", "status", "last_event_id")
+            .filter(pk=run_id)
+            .first()
+        )
+        if run is None or run.status != QuoteRunStatus.PROCESSING:
+            return None
+        if QuoteRunEvent.objects.filter(run_id=run_id, key=key).exists():
+            return None
+        seq = run.last_event_id + 1
+        now = timezone.now()
+        changes: dict[str, Any] = {"last_event_id": F("last_event_id") + 1}
+        if event_type in TERMINAL_EVENT_TYPES:
+            changes.update(
+                status=(
+                    QuoteRunStatus.COMPLETED
+                    if event_type == QuoteRunEventType.RUN_COMPLETED
+                    else QuoteRunStatus.FAILED
+                ),
+                result=result,
+                error=error,
+                finished_at=now,
+            )
+        QuoteRun.objects.filter(pk=run_id).update(**changes)
+        event = QuoteRunEvent.objects.create(
+            run_id=run_id, seq=seq, type=event_type, key=key, data=data or {}, created_at=now
+        )
+        transaction.on_commit(lambda: run_wakeup_publish(run_id=run_id, seq=seq))
+    return event
+
+
+def run_events_after(*, run_id, after_seq: int, limit: int | None = None) -> list[QuoteRunEvent]:
+    """The run's events with seq > after_seq, in order."""
+    events = QuoteRunEvent.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")
+    if limit is not None:
+        events = events[:limit]
+    return list(events)

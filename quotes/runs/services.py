@@ -1,0 +1,211 @@
+"""Quote run use cases: create and enqueue, the provider workflow, retention cleanup."""
+
+import functools
+import logging
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import ServiceUnavailable, ValidationFailed
+from quotes.identity import Caller
+from quotes.runs.events import run_event_append
+from quotes.runs.models import QuoteRun, QuoteRunEvent, QuoteRunEventType, QuoteRunStatus
+from quotes.runs.providers import ProviderError, provider_get, providers_enabled
+
+logger = logging.getLogger(__name__)
+
+QUOTE_RUN_CLEANUP_BATCH = 500
+TERMINAL_KEY = "run.terminal"
+NO_OFFER_ERROR = "No provider answered."
+QUEUE_DOWN_ERROR = "The job queue was unreachable; the run was not started."
+
+
+def quote_run_create(
+    *,
+    caller: Caller,
+    session_id: str | None,
+    files: list[dict],
+    ops: dict,
+    schedule,
+    providers: list[str] | None = None,
+) -> QuoteRun:
+    """Store a processing run (owned by the caller's user and/or session id) priced against
+    a copy of `schedule`, and enqueue its workflow after commit.
+
+    Anonymous callers need a session id (body or X-Session-Id). `providers` must be a
+    subset of the enabled ones (default: all enabled). Raises ServiceUnavailable when
+    the queue is unreachable; the run is then already marked failed.
+    """
+    owner_session = session_id or caller.session_id
+    if caller.user is None and not owner_session:
+        raise ValidationFailed(
+            "Anonymous quote runs need a session_id (body or X-Session-Id header).",
+            details={"session_id": ["Required without a bearer token."]},
+        )
+    enabled = providers_enabled()
+    if providers is None:
+        chosen = enabled
+    else:
+        unknown = [name for name in providers if name not in enabled]
+        if unknown:
+            raise ValidationFailed(
+                "Unknown or disabled providers.",
+                details={"providers": [f"Not enabled: {', '.join(unknown)}."]},
+            )
+        chosen = list(dict.fromkeys(providers))
+    if not chosen:
+        raise ValidationFailed(
+            "No pricing provider is enabled.", details={"providers": ["None enabled."]}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        run = QuoteRun.objects.create(
+            user=caller.user,
+            session_id=owner_session or "",
+            job={"files": files, "ops": ops, "schedule": schedule.snapshot()},
+            providers=chosen,
+            created_at=now,
+            expires_at=now + settings.QUOTE_RUN_RETENTION,
+        )
+        transaction.on_commit(functools.partial(_quote_run_enqueue, run_id=run.id))
+    return run
+
+
+def _quote_run_enqueue(*, run_id) -> None:
+    from quotes.runs.tasks import quote_run_task
+
+    try:
+        quote_run_task.delay(str(run_id))
+    except Exception as exc:
+        logger.warning("quote run %s: enqueue failed: %s", run_id, exc)
+        run_event_append(
+            run_id=run_id,
+            event_type=QuoteRunEventType.RUN_FAILED,
+            key=TERMINAL_KEY,
+            data={"error": QUEUE_DOWN_ERROR},
+            error=QUEUE_DOWN_ERROR,
+        )
+        raise ServiceUnavailable(QUEUE_DOWN_ERROR) from exc
+
+
+def quote_run_execute(*, run_id) -> QuoteRun | None:
+    """Ask each provider of the run for an offer, then end the run.
+
+    Idempotent and resumable: every step appends its event once (keyed), a provider that
+    already quoted or failed is not asked again, and a terminal run is left alone. So a
+    redelivered task, or two deliveries at once, yield one set of events.
+    """
+    run = QuoteRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != QuoteRunStatus.PROCESSING:
+        return run
+    run_event_append(
+        run_id=run.id,
+        event_type=QuoteRunEventType.RUN_STARTED,
+        key="run.started",
+        data={"providers": run.providers, "files": len(run.job["files"])},
+    )
+    answered = _provider_outcomes(run.id)
+    for name in run.providers:
+        if name not in answered:
+            _provider_ask(run=run, name=name)
+    offers = sorted(
+        (
+            {key: event.data[key] for key in ("provider", "credits_total", "eta_seconds")}
+            for event in _provider_outcomes(run.id).values()
+            if event.type == QuoteRunEventType.PROVIDER_QUOTE
+        ),
+        key=lambda offer: (offer["credits_total"], offer["eta_seconds"], offer["provider"]),
+    )
+    if offers:
+        result = {"offers": offers}
+        run_event_append(
+            run_id=run.id,
+            event_type=QuoteRunEventType.RUN_COMPLETED,
+            key=TERMINAL_KEY,
+            data=result,
+            result=result,
+        )
+    else:
+        run_event_append(
+            run_id=run.id,
+            event_type=QuoteRunEventType.RUN_FAILED,
+            key=TERMINAL_KEY,
+            data={"error": NO_OFFER_ERROR},
+            error=NO_OFFER_ERROR,
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _provider_outcomes(run_id) -> dict[str, QuoteRunEvent]:
+    """provider name -> its provider.quote or provider.failed event."""
+    events = QuoteRunEvent.objects.filter(
+        run_id=run_id,
+        type__in=[QuoteRunEventType.PROVIDER_QUOTE, QuoteRunEventType.PROVIDER_FAILED],
+    )
+    return {event.data["provider"]: event for event in events}
+
+
+def _provider_ask(*, run: QuoteRun, name: str) -> None:
+    """One provider's steps: started, progress per step, then exactly one outcome event
+    (quote or failed share the key, so a provider never has both)."""
+
+    def append(event_type: str, key: str, data: dict[str, Any]) -> None:
+        run_event_append(
+            run_id=run.id, event_type=event_type, key=f"provider:{name}:{key}", data=data
+        )
+
+    def progress(step: str, data: dict[str, Any]) -> None:
+        append(QuoteRunEventType.PROVIDER_PROGRESS, f"progress:{step}", data)
+
+    append(QuoteRunEventType.PROVIDER_STARTED, "started", {"provider": name})
+    provider = provider_get(name)
+    try:
+        if provider is None:
+            raise ProviderError("unknown provider")
+        offer = provider.quote(run_id=str(run.id), job=run.job, progress=progress)
+    except SoftTimeLimitExceeded:
+        raise
+    except ProviderError as exc:
+        logger.info("quote run %s: provider %s failed: %s", run.id, name, exc)
+        append(QuoteRunEventType.PROVIDER_FAILED, "outcome", {"provider": name, "error": str(exc)})
+        return
+    except Exception:
+        logger.exception("quote run %s: provider %s crashed", run.id, name)
+        append(
+            QuoteRunEventType.PROVIDER_FAILED,
+            "outcome",
+            {"provider": name, "error": "internal provider error"},
+        )
+        return
+    append(
+        QuoteRunEventType.PROVIDER_QUOTE,
+        "outcome",
+        {
+            "provider": name,
+            "credits_total": offer.credits_total,
+            "eta_seconds": offer.eta_seconds,
+        },
+    )
+
+
+def quote_run_cleanup() -> dict[str, int]:
+    """Delete runs past retention with their events, in batches of
+    QUOTE_RUN_CLEANUP_BATCH runs (short transactions, bounded memory)."""
+    runs_deleted = events_deleted = 0
+    while True:
+        ids = list(
+            QuoteRun.objects.past_retention()
+            .order_by("expires_at")
+            .values_list("id", flat=True)[:QUOTE_RUN_CLEANUP_BATCH]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            events_deleted += QuoteRunEvent.objects.filter(run_id__in=ids).delete()[0]
+            _, per_model = QuoteRun.objects.filter(id__in=ids).delete()
+            runs_deleted += per_model.get(QuoteRun._meta.label, 0)
+    return {"quote_runs": runs_deleted, "quote_run_events": events_deleted}

@@ -1,0 +1,229 @@
+"""GET /api/quote-runs/{id}/stream: an async SSE view that replays and follows run events.
+
+The stream holds no thread and no database connection while idle: it waits on a Redis
+pub/sub wake-up (or a timer when Redis is off or fails) and reads the database through a
+short sync_to_async call that returns its connection to the pool before it yields.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.request import Request
+
+from accounts.authentication import BearerAuthentication
+from config.errors import ApplicationError, ValidationFailed, error_body
+from quotes.identity import caller_identity
+from quotes.runs.events import PUBSUB_SOCKET_TIMEOUT_S, run_channel
+from quotes.runs.models import TERMINAL_EVENT_TYPES, QuoteRun, QuoteRunEvent, QuoteRunStatus
+from quotes.runs.selectors import quote_run_get_for_caller
+
+logger = logging.getLogger(__name__)
+
+LAST_EVENT_ID_HEADER = "Last-Event-ID"
+LAST_EVENT_ID_PARAM = "last_event_id"
+MAX_LAST_EVENT_ID = 2**31 - 1
+# Events sent per database read; a longer backlog is read in several rounds.
+REPLAY_BATCH = 200
+KEEPALIVE = b": keepalive\n\n"
+
+
+@dataclass(frozen=True)
+class _Read:
+    events: list[dict]
+    more: bool  # events past this batch already exist
+    done: bool  # nothing more will ever come (terminal and sent, or the run is gone)
+
+
+def sse_event(*, seq: int, event_type: str, data: dict) -> bytes:
+    payload = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return f"id: {seq}\nevent: {event_type}\ndata: {payload}\n\n".encode()
+
+
+def _last_event_id(request: HttpRequest) -> int:
+    raw = request.headers.get(LAST_EVENT_ID_HEADER)
+    if raw is None or raw.strip() == "":
+        raw = request.GET.get(LAST_EVENT_ID_PARAM, "")
+    raw = raw.strip()
+    if raw == "":
+        return 0
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_LAST_EVENT_ID:
+        raise ValidationFailed(
+            "Last-Event-ID must be a non-negative integer.",
+            details={LAST_EVENT_ID_PARAM: [f"Must be an integer in 0..{MAX_LAST_EVENT_ID}."]},
+        )
+    return int(raw)
+
+
+def _run_visible(request: HttpRequest, run_id) -> bool:
+    """Identity as the DRF views see it (bearer token and/or X-Session-Id)."""
+    try:
+        drf_request = Request(request, authenticators=[BearerAuthentication()])
+        caller = caller_identity(drf_request)
+        return quote_run_get_for_caller(run_id=run_id, caller=caller) is not None
+    finally:
+        connection.close()  # back to the pool: the stream must not hold it
+
+
+def _read_after(run_id, after: int) -> _Read:
+    try:
+        run = QuoteRun.objects.live().filter(pk=run_id).values("status", "last_event_id").first()
+        if run is None:
+            return _Read(events=[], more=False, done=True)
+        events: list[dict] = []
+        if run["last_event_id"] > after:
+            events = list(
+                QuoteRunEvent.objects.filter(run_id=run_id, seq__gt=after)
+                .order_by("seq")
+                .values("seq", "type", "data")[:REPLAY_BATCH]
+            )
+        sent_up_to = events[-1]["seq"] if events else after
+        more = run["last_event_id"] > sent_up_to
+        done = run["status"] != QuoteRunStatus.PROCESSING and not more
+        return _Read(events=events, more=more, done=done)
+    finally:
+        connection.close()
+
+
+_read_after_async = sync_to_async(_read_after, thread_sensitive=False)
+_run_visible_async = sync_to_async(_run_visible, thread_sensitive=False)
+
+
+class _Wakeups:
+    """A Redis pub/sub subscription to one run's channel; degrades to a timer for the
+    rest of the stream as soon as Redis is off or fails."""
+
+    def __init__(self, run_id):
+        self.channel = run_channel(run_id)
+        self.client: aioredis.Redis | None = None
+        self.pubsub = None
+
+    async def open(self) -> None:
+        url = settings.QUOTE_RUN_PUBSUB_URL
+        if not url:
+            return
+        try:
+            self.client = aioredis.Redis.from_url(
+                url, socket_connect_timeout=PUBSUB_SOCKET_TIMEOUT_S
+            )
+            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            await self.pubsub.subscribe(self.channel)
+        except Exception as exc:
+            logger.warning("stream %s: pub/sub unavailable, polling: %s", self.channel, exc)
+            await self.close()
+
+    @property
+    def pushing(self) -> bool:
+        return self.pubsub is not None
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Block up to timeout_s; True when a wake-up (or a poll tick) says "read now"."""
+        if self.pubsub is None:
+            await asyncio.sleep(min(timeout_s, settings.SSE_POLL_INTERVAL_S))
+            return True
+        try:
+            message = await self.pubsub.get_message(timeout=max(timeout_s, 0.0))
+            if message is None:
+                return False
+            # Coalesce a burst of wake-ups into one database read.
+            while await self.pubsub.get_message(timeout=0.0) is not None:
+                pass
+            return True
+        except Exception as exc:
+            logger.warning("stream %s: pub/sub failed, polling: %s", self.channel, exc)
+            await self.close()
+            return True
+
+    async def close(self) -> None:
+        pubsub, client = self.pubsub, self.client
+        self.pubsub = self.client = None
+        for closable in (pubsub, client):
+            if closable is None:
+                continue
+            try:
+                await closable.aclose()
+            except Exception as exc:
+                logger.debug("stream %s: close failed: %s", self.channel, exc)
+
+
+async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
+    """Events with seq > after, then live ones, ending after the terminal event.
+
+    Subscribes before the first read so a wake-up between read and wait is never lost;
+    without pub/sub it reads every SSE_POLL_INTERVAL_S. With pub/sub it also re-reads at
+    every keepalive, so even a lost wake-up costs at most SSE_KEEPALIVE_S.
+    """
+    wakeups = _Wakeups(run_id)
+    last_seq = after
+    try:
+        await wakeups.open()
+        next_keepalive = time.monotonic() + settings.SSE_KEEPALIVE_S
+        should_read = True
+        while True:
+            if should_read:
+                try:
+                    read = await _read_after_async(run_id, last_seq)
+                except DatabaseError as exc:
+                    # End the stream: the client reconnects with Last-Event-ID, maybe to
+                    # an instance that reaches the database.
+                    logger.warning("stream of run %s: database read failed: %s", run_id, exc)
+                    return
+                for event in read.events:
+                    yield sse_event(seq=event["seq"], event_type=event["type"], data=event["data"])
+                    last_seq = event["seq"]
+                    if event["type"] in TERMINAL_EVENT_TYPES:
+                        return
+                if read.done:
+                    return
+                if read.more:
+                    continue
+            now = time.monotonic()
+            if now >= next_keepalive:
+                yield KEEPALIVE
+                next_keepalive = now + settings.SSE_KEEPALIVE_S
+                # The safety net under pub/sub: re-read even without a wake-up.
+                should_read = True
+                continue
+            should_read = await wakeups.wait(next_keepalive - now)
+    finally:
+        await wakeups.close()
+
+
+async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse:
+    """200 text/event-stream of the run's events, or a JSON error (404 when the run is
+    unknown, past retention or not the caller's) before any streaming starts."""
+    if request.method != "GET":
+        return JsonResponse(
+            error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
+            status=405,
+            headers={"Allow": "GET"},
+        )
+    try:
+        after = _last_event_id(request)
+        visible = await _run_visible_async(request, run_id)
+    except ApplicationError as exc:
+        return JsonResponse(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    except (drf_exceptions.AuthenticationFailed, drf_exceptions.NotAuthenticated) as exc:
+        return JsonResponse(
+            error_body("invalid_token", str(exc.detail)),
+            status=401,
+            headers={"WWW-Authenticate": BearerAuthentication.keyword},
+        )
+    if not visible:
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    response = StreamingHttpResponse(
+        run_event_stream(run_id, after), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
