@@ -108,11 +108,6 @@ def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order
     if unknown:
         raise NotFound("Unknown products.", details={"skus": unknown})
 
-    short = [line.sku for line in lines if not _take_stock(products[line.sku].pk, line.quantity)]
-    if short:
-        # Raising rolls back the stock this transaction already took for the other lines.
-        raise Conflict("Not enough stock.", code="out_of_stock", details={"skus": short})
-
     now = timezone.now()
     order = Order.objects.create(
         user=user,
@@ -135,6 +130,12 @@ def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order
             for line in lines
         ]
     )
+    # Stock is taken last: a product row stays locked from its UPDATE until COMMIT, so
+    # doing the inserts first keeps that window short on a hot product.
+    short = [line.sku for line in lines if not _take_stock(products[line.sku].pk, line.quantity)]
+    if short:
+        # Raising rolls back the order rows and the stock already taken for other lines.
+        raise Conflict("Not enough stock.", code="out_of_stock", details={"skus": short})
     return order
 
 
