@@ -57,7 +57,8 @@ class ShopCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        shop = shop_create(owner=request.user, **data.validated_data)
+        values = data.validated_data
+        shop = shop_create(owner=request.user, name=values["name"], time_zone=values["timezone"])
         return Response(self.OutputSerializer(shop).data, status=status.HTTP_201_CREATED)
 
 

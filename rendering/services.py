@@ -41,9 +41,10 @@ BROKER_ERRORS = (KombuError, RedisError, OSError)
 # --- shops ----------------------------------------------------------------------------------
 
 
-def shop_create(*, owner, name: str) -> Shop:
-    """A shop owned by `owner` with the default daily quota (only staff change it)."""
-    return Shop.objects.create(owner=owner, name=name)
+def shop_create(*, owner, name: str, time_zone: str = "UTC") -> Shop:
+    """A shop owned by `owner` with the default daily quota (only staff change it); its
+    quota day runs midnight to midnight in `time_zone` (IANA name)."""
+    return Shop.objects.create(owner=owner, name=name, timezone=time_zone)
 
 
 # --- storage helpers ------------------------------------------------------------------------
