@@ -1,0 +1,235 @@
+"""The SSE view: replay after Last-Event-ID, live events via pub/sub or polling, keepalive,
+identity, headers; it ends after the terminal event."""
+
+import asyncio
+import json
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.test import AsyncClient
+
+from quotes.runs.events import run_event_append
+from quotes.runs.services import quote_run_execute
+from tests.conftest import client_for
+from tests.e2e.harness import free_port
+from tests.quote_runs.factories import QuoteRunFactory
+
+SESSION = "stream-session-000000001"
+READ_TIMEOUT_S = 10
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def parse(text: str) -> list[dict]:
+    """SSE blocks as dicts; comment-only blocks come back as {"comment": ...}."""
+    blocks = []
+    for block in text.split("\n\n"):
+        if not block:
+            continue
+        fields: dict = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(": ")
+            fields["comment" if name == "" else name] = value
+        if "data" in fields:
+            fields["data"] = json.loads(fields["data"])
+            fields["id"] = int(fields["id"])
+        blocks.append(fields)
+    return blocks
+
+
+async def open_stream(run_id, **headers):
+    headers.setdefault("X-Session-Id", SESSION)
+    query = headers.pop("query", "")
+    headers = {name: value for name, value in headers.items() if value is not None}
+    return await AsyncClient().get(f"/api/quote-runs/{run_id}/stream{query}", headers=headers)
+
+
+async def read_all(response, *, on_chunk=None) -> str:
+    chunks = []
+
+    async def consume():
+        async for chunk in response.streaming_content:
+            chunks.append(chunk.decode())
+            if on_chunk is not None:
+                await on_chunk("".join(chunks))
+
+    await asyncio.wait_for(consume(), READ_TIMEOUT_S)
+    return "".join(chunks)
+
+
+def stream(run_id, **headers) -> tuple:
+    async def go():
+        response = await open_stream(run_id, **headers)
+        text = await read_all(response) if response.streaming else None
+        return response, text
+
+    return asyncio.run(go())
+
+
+@sync_to_async
+def append_later(run_id, keys: list[str], terminal: bool) -> None:
+    try:
+        for key in keys:
+            run_event_append(run_id=run_id, event_type="provider.progress", key=key)
+        if terminal:
+            run_event_append(run_id=run_id, event_type="run.failed", key="end", data={"error": "x"})
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def completed_run():
+    run = QuoteRunFactory(session_id=SESSION, providers=["standard", "bulk"])
+    return quote_run_execute(run_id=run.id)
+
+
+def test_replays_every_event_in_order_and_ends_after_the_terminal_one(completed_run):
+    response, text = stream(completed_run.id)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["Cache-Control"] == "no-cache"
+    assert response["X-Accel-Buffering"] == "no"
+    events = parse(text)
+    assert [e["id"] for e in events] == list(range(1, completed_run.last_event_id + 1))
+    assert events[0]["event"] == "run.started"
+    assert events[-1]["event"] == "run.completed"
+    assert events[-1]["data"] == completed_run.result
+    assert text.startswith("id: 1\nevent: run.started\ndata: {")
+
+
+@pytest.mark.parametrize("how", [{"Last-Event-ID": "4"}, {"query": "?last_event_id=4"}])
+def test_resumes_right_after_last_event_id(completed_run, how):
+    _, text = stream(completed_run.id, **how)
+
+    ids = [e["id"] for e in parse(text)]
+    assert ids == list(range(5, completed_run.last_event_id + 1))
+
+
+def test_resuming_after_the_terminal_event_ends_at_once(completed_run):
+    _, text = stream(completed_run.id, **{"Last-Event-ID": str(completed_run.last_event_id)})
+
+    assert text == ""
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5", "99999999999999"])
+def test_malformed_last_event_id_is_a_400(completed_run, value):
+    response, _ = stream(completed_run.id, **{"Last-Event-ID": value})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+
+
+def test_others_get_404_and_a_bad_token_401(completed_run, make_user):
+    stranger = client_for(make_user())
+    assert (
+        stream(completed_run.id, **{"X-Session-Id": "someone-else-000000001"})[0].status_code == 404
+    )
+    response, _ = stream(
+        completed_run.id, Authorization=f"Bearer {stranger.token}", **{"X-Session-Id": None}
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    bad, _ = stream(completed_run.id, Authorization="Bearer nonsense")
+    assert bad.status_code == 401
+    assert bad.json()["error"] == "invalid_token"
+
+
+def test_owner_by_token_may_stream(make_user):
+    owner = make_user()
+    run = quote_run_execute(run_id=QuoteRunFactory(user=owner, session_id="").id)
+
+    response, text = stream(
+        run.id, **{"X-Session-Id": None, "Authorization": f"Bearer {client_for(owner).token}"}
+    )
+
+    assert response.status_code == 200
+    assert parse(text)[-1]["event"] == "run.completed"
+
+
+@pytest.mark.parametrize("pubsub", [True, False], ids=["pubsub", "polling"])
+def test_live_events_arrive_and_the_stream_ends(settings, pubsub):
+    if not pubsub:
+        settings.QUOTE_RUN_PUBSUB_URL = ""
+    elif not settings.QUOTE_RUN_PUBSUB_URL:
+        pytest.skip("needs Redis")
+    run = QuoteRunFactory(session_id=SESSION)
+    run_event_append(run_id=run.id, event_type="run.started", key="start")
+
+    async def go():
+        response = await open_stream(run.id)
+        writer = asyncio.ensure_future(asyncio.sleep(0))
+
+        async def on_chunk(text):
+            nonlocal writer
+            if text.count("\n\n") == 1:  # the replayed event arrived: now go live
+                writer = asyncio.ensure_future(append_later(run.id, ["a", "b", "c"], True))
+
+        text = await read_all(response, on_chunk=on_chunk)
+        await writer
+        return text
+
+    events = parse(asyncio.run(go()))
+
+    assert [e["id"] for e in events] == [1, 2, 3, 4, 5]
+    assert events[-1]["event"] == "run.failed"
+
+
+def test_unreachable_redis_falls_back_to_polling(settings, caplog):
+    settings.QUOTE_RUN_PUBSUB_URL = f"redis://127.0.0.1:{free_port()}/0"
+    run = QuoteRunFactory(session_id=SESSION)
+
+    async def go():
+        response = await open_stream(run.id)
+        writer = asyncio.ensure_future(append_later(run.id, ["a"], True))
+        text = await read_all(response)
+        await writer
+        return text
+
+    events = parse(asyncio.run(go()))
+
+    assert [e["event"] for e in events] == ["provider.progress", "run.failed"]
+    assert "pub/sub unavailable, polling" in caplog.text
+
+
+def test_idle_stream_sends_keepalives(settings):
+    settings.SSE_KEEPALIVE_S = 0.3
+    run = QuoteRunFactory(session_id=SESSION)
+    done = threading.Event()
+
+    async def go():
+        response = await open_stream(run.id)
+
+        async def on_chunk(text):
+            if text.count(": keepalive") == 2 and not done.is_set():
+                done.set()
+                await append_later(run.id, [], True)
+
+        return await read_all(response, on_chunk=on_chunk)
+
+    blocks = parse(asyncio.run(go()))
+
+    assert blocks[:2] == [{"comment": "keepalive"}, {"comment": "keepalive"}]
+    assert blocks[-1]["event"] == "run.failed"
+
+
+def test_run_deleted_mid_stream_ends_the_stream(settings):
+    settings.QUOTE_RUN_PUBSUB_URL = ""
+    run = QuoteRunFactory(session_id=SESSION)
+
+    @sync_to_async
+    def delete_run():
+        try:
+            run.delete()
+        finally:
+            connection.close()
+
+    async def go():
+        response = await open_stream(run.id)
+        deleter = asyncio.ensure_future(delete_run())
+        text = await read_all(response)
+        await deleter
+        return text
+
+    assert asyncio.run(go()) == ""
