@@ -111,14 +111,23 @@ def upload_create_anonymous(*, fileobj, filename: str) -> UploadedFile:
 
 
 def upload_delete(*, user, upload_id) -> None:
-    """Delete the row, then the object (owner or staff). A row gone is gone for every
-    instance at once; an object left by a crash between the two is only garbage."""
+    """Delete a file (its owner, or staff): row and object, for every instance at once."""
     upload = upload_get_for_user(user=user, upload_id=upload_id)
     if upload.owner_id != user.pk and not user.is_staff:
         raise Forbidden("Only the owner can delete this file.")
+    upload_purge(upload=upload)
+
+
+def upload_purge(*, upload: UploadedFile) -> bool:
+    """Delete the row, then its object; True if this call deleted the row.
+
+    The row goes first so that no reader is ever handed a key whose bytes are gone; a
+    crash between the two leaves an orphan object, which is only garbage.
+    """
     deleted, _ = UploadedFile.objects.filter(pk=upload.pk).delete()
     if deleted:
         storage_delete(upload.key)
+    return bool(deleted)
 
 
 def anonymous_upload_cleanup() -> dict[str, int]:

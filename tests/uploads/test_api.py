@@ -1,0 +1,153 @@
+"""POST /api/uploads, GET and DELETE /api/files/{id} on local storage."""
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from tests.conftest import client_for
+from uploads.models import UploadedFile
+from uploads.storage import storage_exists
+
+from .factories import make_upload
+from .images import jpeg_bytes, png_bytes, webp_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def post_file(client, data: bytes, name: str = "photo.jpg", content_type="image/jpeg", **extra):
+    upload = SimpleUploadedFile(name, data, content_type=content_type)
+    return client.post("/api/uploads", {"file": upload}, format="multipart", **extra)
+
+
+def stored_files(settings) -> list:
+    root = settings.MEDIA_ROOT
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "content_type", "size"),
+    [
+        (jpeg_bytes(64, 48), "holiday.jpg", "image/jpeg", (64, 48)),
+        (png_bytes(20, 10), "icon.png", "image/png", (20, 10)),
+        (webp_bytes(40, 30), "pic.webp", "image/webp", (40, 30)),
+    ],
+)
+def test_upload_records_what_the_bytes_are(auth_client, user, data, name, content_type, size):
+    response = post_file(auth_client, data, name, content_type="application/octet-stream")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["filename"] == name
+    assert body["content_type"] == content_type
+    assert body["size_bytes"] == len(data)
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (body["width"], body["height"]) == size
+    assert body["created_at"]
+    upload = UploadedFile.objects.get(id=body["id"])
+    assert upload.owner == user
+    assert upload.key.startswith(f"uploads/{user.id}/")
+    assert storage_exists(upload.key)
+    signed = auth_client.get(body["url"])
+    assert signed.status_code == 200
+    assert b"".join(signed.streaming_content) == data
+
+
+def test_filename_is_sanitized(auth_client):
+    response = post_file(auth_client, jpeg_bytes(), name="../../etc/pass<x>;.jpg")
+    assert response.status_code == 201
+    assert response.json()["filename"] == "pass_x_.jpg"
+
+
+def test_upload_needs_a_file(auth_client):
+    response = auth_client.post("/api/uploads", {"other": "x"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert "file" in response.json()["details"]
+
+
+def test_upload_needs_auth_unless_anonymous_uploads(api_client, settings):
+    settings.ANONYMOUS_UPLOADS = False
+    response = post_file(api_client, jpeg_bytes())
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+    assert UploadedFile.objects.count() == 0
+
+
+def test_get_file_streams_bytes_with_headers(auth_client):
+    data = png_bytes()
+    file_id = post_file(auth_client, data, "résumé photo.png").json()["id"]
+
+    response = auth_client.get(f"/api/files/{file_id}")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Length"] == str(len(data))
+    assert response["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+    assert response["Content-Disposition"] == (
+        "inline; filename*=utf-8''r%C3%A9sum%C3%A9%20photo.png"
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == data
+
+    not_modified = auth_client.get(f"/api/files/{file_id}", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+
+
+def test_files_are_visible_to_owner_and_staff_only(user, make_user, staff_client, api_client):
+    upload = make_upload(owner=user)
+    other = client_for(make_user())
+
+    assert client_for(user).get(f"/api/files/{upload.id}").status_code == 200
+    assert staff_client.get(f"/api/files/{upload.id}").status_code == 200
+    for client in (other, api_client):
+        response = client.get(f"/api/files/{upload.id}")
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+    assert api_client.get("/api/files/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert api_client.get("/api/files/not-a-uuid").status_code == 404
+
+
+def test_delete_removes_row_and_object(user, make_user):
+    upload = make_upload(owner=user)
+    other = client_for(make_user())
+
+    assert other.delete(f"/api/files/{upload.id}").status_code == 404
+    assert APIClient().delete(f"/api/files/{upload.id}").status_code == 404
+    assert storage_exists(upload.key)
+
+    owner = client_for(user)
+    assert owner.delete(f"/api/files/{upload.id}").status_code == 204
+    assert not UploadedFile.objects.filter(id=upload.id).exists()
+    assert not storage_exists(upload.key)
+    assert owner.get(f"/api/files/{upload.id}").status_code == 404
+    assert owner.delete(f"/api/files/{upload.id}").status_code == 404
+
+
+def test_file_whose_object_vanished_is_404_not_500(user):
+    upload = make_upload(owner=user)
+    from uploads.storage import storage_delete
+
+    storage_delete(upload.key)
+    response = client_for(user).get(f"/api/files/{upload.id}")
+    assert response.status_code == 404
+
+
+def test_upload_rate_limit(auth_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "uploads": "2/min",
+        },
+    }
+    statuses = [post_file(auth_client, jpeg_bytes()).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+
+    refused = post_file(auth_client, jpeg_bytes())
+    assert refused.json()["error"] == "rate_limited"
+    assert int(refused["Retry-After"]) >= 1
+    assert refused["X-RateLimit-Limit"] == "2"
+    assert UploadedFile.objects.count() == 2

@@ -1,0 +1,58 @@
+"""Concurrent writers: one key is written once; the upload rate limit admits exactly N."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.concurrency import fire_concurrently
+from tests.conftest import client_for
+from uploads.errors import StorageKeyExists
+from uploads.models import UploadedFile
+from uploads.storage import storage_open, storage_save, upload_key
+
+from .images import jpeg_bytes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_saves_of_one_key_have_exactly_one_winner():
+    key = upload_key("race", "bin")
+
+    def save(index: int) -> str:
+        try:
+            storage_save(key, io.BytesIO(b"writer %d " % index * 1000), content_type="x/y")
+        except StorageKeyExists:
+            return "exists"
+        return f"saved {index}"
+
+    outcomes = fire_concurrently(save, 12, processes=4)
+
+    winners = [outcome for outcome in outcomes if outcome.startswith("saved")]
+    assert len(winners) == 1, outcomes
+    assert outcomes.count("exists") == 11
+    index = int(winners[0].split()[1])
+    with storage_open(key) as fileobj:
+        assert fileobj.read() == b"writer %d " % index * 1000
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_upload_rate_limit_is_exact_under_concurrency(make_user, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "uploads": "5/hour",
+        },
+    }
+    client = client_for(make_user())
+    data = jpeg_bytes()
+
+    def upload(index: int) -> int:
+        file = SimpleUploadedFile(f"{index}.jpg", data, "image/jpeg")
+        return client.post("/api/uploads", {"file": file}, format="multipart").status_code
+
+    statuses = fire_concurrently(upload, 16, processes=4)
+
+    assert sorted(statuses) == [201] * 5 + [429] * 11, statuses
+    assert UploadedFile.objects.count() == 5
