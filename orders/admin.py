@@ -7,16 +7,52 @@ from django.utils.html import format_html, format_html_join
 
 from config.errors import ApplicationError
 from orders.models import DeliveryTracking, Order, OrderItem, Product, TrackingEvent
-from orders.services import order_mark_shipped
+from orders.services import order_mark_shipped, product_stock_adjust
+
+
+class ProductForm(forms.ModelForm):
+    stock_adjustment = forms.IntegerField(
+        initial=0,
+        required=False,
+        help_text="Units to add (negative to remove), applied atomically to the current stock.",
+    )
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "price_cents", "stock_quantity", "is_active"]
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    """Stock of an existing product changes only by an adjustment applied in SQL: saving the
+    form never writes back a stock figure read minutes ago over units sold since."""
+
+    form = ProductForm
     list_display = ["sku", "name", "price_cents", "stock_quantity", "is_active", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["sku", "name"]
-    readonly_fields = ["created_at", "updated_at"]
     ordering = ["sku"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["sku", "name", "price_cents", "stock_quantity", "is_active"]
+        if obj is not None:
+            fields += ["stock_adjustment", "created_at", "updated_at"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["stock_quantity", "created_at", "updated_at"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()
+            return
+        obj.save(update_fields=["sku", "name", "price_cents", "is_active", "updated_at"])
+        delta = form.cleaned_data.get("stock_adjustment") or 0
+        if delta:
+            try:
+                obj.stock_quantity = product_stock_adjust(product_id=obj.pk, delta=delta)
+            except ApplicationError as exc:
+                self.message_user(request, f"Stock not changed: {exc.message}", messages.ERROR)
 
 
 class OrderItemInline(admin.TabularInline):

@@ -91,6 +91,18 @@ def _return_stock(product_id: int, quantity: int) -> None:
     )
 
 
+def product_stock_adjust(*, product_id: int, delta: int) -> int:
+    """Add `delta` (may be negative) to a product's stock in one guarded statement, so a
+    staff restock never overwrites units sold meanwhile; returns the new stock. Going below
+    zero → 409 `insufficient_stock`."""
+    changed = Product.objects.filter(pk=product_id, stock_quantity__gte=-delta).update(
+        stock_quantity=F("stock_quantity") + delta, updated_at=timezone.now()
+    )
+    if not changed:
+        raise Conflict("Stock cannot go below zero.", code="insufficient_stock")
+    return Product.objects.values_list("stock_quantity", flat=True).get(pk=product_id)
+
+
 @transaction.atomic
 def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order:
     """Place an order, taking stock for every line or for none.

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from accounts.models import Notification
-from orders.models import DeliveryTracking, OrderStatus
+from orders.models import DeliveryTracking, OrderStatus, Product
 from orders.services import OrderLine, order_cancel, order_place, tracking_event_add
 
 
@@ -82,3 +82,52 @@ def test_mark_shipped_asks_for_a_carrier_then_creates_tracking(
     assert Notification.objects.filter(user=user).count() == 1
     assert "1 order(s) marked shipped." in done.content.decode()
     assert "not placed" in done.content.decode()
+
+
+def test_saving_a_product_adjusts_stock_without_overwriting_units_sold_meanwhile(
+    admin_browser, user, address, product
+):
+    url = f"/admin/orders/product/{product.pk}/change/"
+    assert admin_browser.get(url).status_code == 200  # staff opens the form: stock 10
+    order_place(user=user, lines=[OrderLine(product.sku, 3)], address_id=address.id)
+
+    saved = admin_browser.post(
+        url,
+        {
+            "sku": product.sku,
+            "name": "Poster A2 (matte)",
+            "price_cents": 2600,
+            "stock_quantity": 10,  # a stale figure a crafted form might send: ignored
+            "is_active": "on",
+            "stock_adjustment": 5,
+        },
+    )
+
+    assert saved.status_code == 302
+    product.refresh_from_db()
+    assert (product.name, product.price_cents, product.stock_quantity) == (
+        "Poster A2 (matte)",
+        2600,
+        12,
+    )
+
+
+def test_a_stock_adjustment_below_zero_is_refused(admin_browser, product):
+    url = f"/admin/orders/product/{product.pk}/change/"
+    body = {"sku": product.sku, "name": product.name, "price_cents": 2500, "is_active": "on"}
+
+    response = admin_browser.post(url, {**body, "stock_adjustment": -11}, follow=True)
+
+    assert "Stock not changed" in response.content.decode()
+    product.refresh_from_db()
+    assert product.stock_quantity == 10
+
+
+def test_staff_add_products_with_their_initial_stock(admin_browser, db):
+    response = admin_browser.post(
+        "/admin/orders/product/add/",
+        {"sku": "NEW-1", "name": "New", "price_cents": 100, "stock_quantity": 7, "is_active": "on"},
+    )
+
+    assert response.status_code == 302
+    assert Product.objects.get(sku="NEW-1").stock_quantity == 7
