@@ -48,18 +48,16 @@ class PrivateGoogleCloudStorage(GoogleCloudStorage):
     @property
     def client(self):
         if self._client is None:
-            options = {"api_endpoint": settings.GCS_ENDPOINT} if settings.GCS_ENDPOINT else None
-            credentials = self.credentials
-            if credentials is None and settings.GCS_ENDPOINT:
-                credentials = AnonymousCredentials()
-            if credentials is None and self.iam_sign_blob:
-                # Let django-storages resolve ADC, as its signBlob path expects.
+            if settings.GCS_ENDPOINT:
+                # An emulator takes no OAuth tokens; URLs are still signed with the key
+                # from GOOGLE_CREDENTIALS_JSON (see signed_url).
+                self._client = Client(
+                    project=self.project_id or "atelier",
+                    credentials=AnonymousCredentials(),
+                    client_options={"api_endpoint": settings.GCS_ENDPOINT},
+                )
+            else:
                 return super().client
-            self._client = Client(
-                project=self.project_id or "atelier",
-                credentials=credentials,
-                client_options=options,
-            )
         return self._client
 
     def save_new(self, name: str, content, *, content_type: str) -> str:
@@ -106,7 +104,9 @@ class PrivateGoogleCloudStorage(GoogleCloudStorage):
             params["headers"] = headers
         if settings.GCS_ENDPOINT:
             params["api_access_endpoint"] = settings.GCS_ENDPOINT
-        if self.iam_sign_blob:
+        if self.credentials is not None:
+            params["credentials"] = self.credentials
+        elif self.iam_sign_blob:
             email, token = self._get_iam_sign_blob_params()
             params["service_account_email"] = email
             params["access_token"] = token

@@ -1,0 +1,177 @@
+"""The GCS backend against a real gcp-storage-emulator, with the real google-cloud-storage
+client: upload, read back, signed URL shape and TTL, signed PUT, delete, and the API."""
+
+import io
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from uploads.errors import StorageKeyExists
+from uploads.models import UploadedFile
+from uploads.storage import (
+    is_cloud_storage,
+    signed_read_url,
+    signed_upload,
+    storage_delete,
+    storage_exists,
+    storage_open,
+    storage_save,
+    storage_size,
+    upload_key,
+)
+
+from .gcs_emulator import SERVICE_ACCOUNT_EMAIL, Emulator, service_account_json
+from .images import jpeg_bytes, png_bytes
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    server = Emulator()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def credentials_json():
+    return service_account_json()
+
+
+@pytest.fixture
+def bucket(emulator, credentials_json, settings, monkeypatch):
+    """Point default_storage at a fresh bucket of the emulator."""
+    name = emulator.create_bucket()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+    settings.STORAGE_BACKEND = "gcs"
+    settings.GCS_BUCKET = name
+    settings.GCS_ENDPOINT = emulator.url
+    settings.GOOGLE_CREDENTIALS_JSON = credentials_json
+    # Assigned last: changing STORAGES rebuilds default_storage with the values above.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "uploads.gcs.PrivateGoogleCloudStorage",
+            "OPTIONS": {"bucket_name": name},
+        },
+    }
+    return emulator.client().bucket(name)
+
+
+def query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_save_read_back_and_delete(bucket):
+    assert is_cloud_storage()
+    key = upload_key("owner", "jpg")
+    data = jpeg_bytes()
+
+    assert storage_save(key, io.BytesIO(data), content_type="image/jpeg") == key
+
+    blob = bucket.get_blob(key)
+    assert blob is not None
+    assert blob.content_type == "image/jpeg"
+    assert blob.download_as_bytes() == data
+    assert storage_exists(key)
+    assert storage_size(key) == len(data)
+    with storage_open(key) as fileobj:
+        assert fileobj.read() == data
+
+    storage_delete(key)
+    assert bucket.get_blob(key) is None
+    assert not storage_exists(key)
+    storage_delete(key)  # already gone is fine
+
+
+def test_save_never_overwrites(bucket):
+    key = upload_key("owner", "png")
+    storage_save(key, io.BytesIO(b"first"), content_type="image/png")
+    with pytest.raises(StorageKeyExists):
+        storage_save(key, io.BytesIO(b"second"), content_type="image/png")
+    assert bucket.get_blob(key).download_as_bytes() == b"first"
+
+
+def test_signed_read_url_shape_ttl_and_content(bucket, emulator):
+    key = upload_key("owner", "jpg")
+    data = jpeg_bytes()
+    storage_save(key, io.BytesIO(data), content_type="image/jpeg")
+
+    url = signed_read_url(key)
+
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == emulator.url
+    assert parts.path == f"/{bucket.name}/{key}"
+    params = query(url)
+    assert params["X-Goog-Algorithm"] == "GOOG4-RSA-SHA256"
+    assert params["X-Goog-Credential"].startswith(f"{SERVICE_ACCOUNT_EMAIL}/")
+    assert params["X-Goog-Credential"].endswith("/auto/storage/goog4_request")
+    assert params["X-Goog-Expires"] == "3600"
+    assert params["X-Goog-SignedHeaders"] == "host"
+    assert len(params["X-Goog-Signature"]) == 512  # RSA-2048, hex
+    int(params["X-Goog-Signature"], 16)
+
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.content == data
+
+
+def test_signed_url_ttl_is_capped_at_seven_days(bucket):
+    assert query(signed_read_url("k.jpg", ttl=timedelta(minutes=5)))["X-Goog-Expires"] == "300"
+    assert query(signed_read_url("k.jpg", ttl=timedelta(days=30)))["X-Goog-Expires"] == "604800"
+
+
+def test_signed_upload_put(bucket):
+    key = upload_key("owner", "png")
+    data = png_bytes()
+
+    upload = signed_upload(key, content_type="image/png")
+
+    assert upload["method"] == "PUT"
+    assert upload["key"] == key
+    assert upload["headers"] == {"Content-Type": "image/png"}
+    params = query(upload["url"])
+    assert params["X-Goog-SignedHeaders"] == "content-type;host"
+    assert params["X-Goog-Expires"] == "3600"
+    response = requests.put(upload["url"], data=data, headers=upload["headers"], timeout=10)
+    assert response.status_code == 200
+    assert bucket.get_blob(key).download_as_bytes() == data
+
+
+@pytest.mark.django_db
+def test_api_upload_redirects_reads_and_deletes(bucket, auth_client):
+    data = jpeg_bytes()
+    created = auth_client.post(
+        "/api/uploads",
+        {"file": SimpleUploadedFile("p.jpg", data, "image/jpeg")},
+        format="multipart",
+    )
+    assert created.status_code == 201, created.content
+    upload = UploadedFile.objects.get(id=created.json()["id"])
+    assert bucket.get_blob(upload.key).download_as_bytes() == data
+    assert query(created.json()["url"])["X-Goog-Expires"] == "3600"
+
+    response = auth_client.get(f"/api/files/{upload.id}")
+    assert response.status_code == 302
+    location = response["Location"]
+    assert urlsplit(location).path == f"/{bucket.name}/{upload.key}"
+    assert int(query(location)["X-Goog-Expires"]) <= 3600
+    assert requests.get(location, timeout=10).content == data
+
+    assert auth_client.delete(f"/api/files/{upload.id}").status_code == 204
+    assert bucket.get_blob(upload.key) is None
+    assert not UploadedFile.objects.filter(id=upload.id).exists()
+
+
+@pytest.mark.django_db
+def test_api_bad_file_leaves_nothing_in_the_bucket(bucket, auth_client):
+    response = auth_client.post(
+        "/api/uploads",
+        {"file": SimpleUploadedFile("x.png", b"not an image at all", "image/png")},
+        format="multipart",
+    )
+    assert response.status_code == 415
+    assert list(bucket.list_blobs()) == []
+    assert UploadedFile.objects.count() == 0
