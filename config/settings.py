@@ -219,7 +219,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": [],
+    # RATE_LIMIT_DEFAULTS=true applies the "user"/"anon" rates to every view that does not
+    # list its own throttles (one counter upsert per request; see the Accounts README).
+    "DEFAULT_THROTTLE_CLASSES": (
+        ["accounts.throttling.UserRateThrottle", "accounts.throttling.AnonRateThrottle"]
+        if env_bool("RATE_LIMIT_DEFAULTS", False)
+        else []
+    ),
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("RATE_LOGIN_IP", "30/min"),
         "login_email": env_str("RATE_LOGIN_EMAIL", "10/min"),
