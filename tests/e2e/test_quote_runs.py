@@ -1,0 +1,154 @@
+"""Quote runs across real instances: a stream resumes on another instance with no gap and no
+duplicate (with Redis pub/sub and with it unreachable), and state survives kill -9."""
+
+import json
+import time
+
+import pytest
+import requests
+
+from tests.e2e.harness import free_port
+
+SESSION = "e2e-quote-run-session-01"
+HEADERS = {"X-Session-Id": SESSION}
+# Per-file work of each built-in provider: a run of 4 files x 3 providers lasts ~3.6 s,
+# long enough to drop a stream in the middle of it.
+STEP_S = "0.3"
+FILES = [
+    {"id": f"f{i}", "name": f"p{i}.jpg", "size_bytes": 1000, "width": 2000, "height": 1500}
+    for i in range(1, 5)
+]
+TIMEOUT_S = 30
+
+
+class SseClient:
+    """Reads SSE blocks from a live HTTP response, as they arrive."""
+
+    def __init__(self, url: str, last_event_id: int | None = None):
+        headers = dict(HEADERS)
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.response = requests.get(url, headers=headers, stream=True, timeout=(5, TIMEOUT_S))
+        assert self.response.status_code == 200, self.response.text[:300]
+        assert self.response.headers["Content-Type"].startswith("text/event-stream")
+        self.chunks = self.response.iter_content(chunk_size=None)
+        self.buffer = ""
+
+    def next_event(self) -> dict | None:
+        """The next event (comments skipped), or None when the server ended the stream."""
+        while True:
+            while "\n\n" in self.buffer:
+                block, self.buffer = self.buffer.split("\n\n", 1)
+                fields = dict(line.split(": ", 1) for line in block.split("\n") if line)
+                if "id" in fields:
+                    return {
+                        "id": int(fields["id"]),
+                        "event": fields["event"],
+                        "data": json.loads(fields["data"]),
+                    }
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return None
+            self.buffer += chunk.decode()
+
+    def rest(self) -> list[dict]:
+        events = []
+        while (event := self.next_event()) is not None:
+            events.append(event)
+        return events
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def start_run(server) -> dict:
+    response = requests.post(
+        f"{server.url}/api/quote-runs",
+        json={"session_id": SESSION, "files": FILES, "ops": {"upscale": True}},
+        timeout=10,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def status(server, run: dict) -> dict:
+    response = requests.get(f"{server.url}{run['status_url']}", headers=HEADERS, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def resume_on_another_instance(cluster, **env) -> tuple[list[dict], list[dict], dict]:
+    first, second = cluster.add_server(**env), cluster.add_server(**env)
+    cluster.add_worker(QUOTE_RUN_PROVIDER_STEP_S=STEP_S, **env)
+    cluster.wait_ready()
+    run = start_run(first)
+
+    on_first = SseClient(f"{first.url}{run['stream_url']}")
+    head = [on_first.next_event() for _ in range(3)]
+    on_first.close()
+    assert status(second, run)["status"] == "processing", "dropped after the run ended"
+    on_second = SseClient(f"{second.url}{run['stream_url']}", last_event_id=head[-1]["id"])
+    tail = on_second.rest()
+    return head, tail, status(second, run)
+
+
+def assert_exactly_once_in_order(head: list[dict], tail: list[dict], final: dict) -> None:
+    ids = [event["id"] for event in head + tail]
+    assert ids == list(range(1, len(ids) + 1))
+    assert ids[-1] == final["last_event_id"]
+    assert tail[-1]["event"] == "run.completed"
+    assert tail[-1]["data"] == final["result"]
+    assert final["status"] == "completed"
+    offers = final["result"]["offers"]
+    assert {offer["provider"] for offer in offers} == {"standard", "priority", "bulk"}
+    assert [offer["credits_total"] for offer in offers] == sorted(
+        offer["credits_total"] for offer in offers
+    )
+
+
+def test_stream_resumes_on_another_instance_with_pubsub(cluster):
+    head, tail, final = resume_on_another_instance(cluster)
+
+    assert_exactly_once_in_order(head, tail, final)
+    progress = [event for event in head + tail if event["event"] == "provider.progress"]
+    assert len(progress) == 3 * len(FILES)
+
+
+def test_stream_resumes_on_another_instance_with_redis_pubsub_unreachable(cluster):
+    # Pub/sub points at a port nothing listens on (the broker keeps the real Redis, so
+    # the worker still gets the task): publishes fail, streams fall back to polling.
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+
+    head, tail, final = resume_on_another_instance(cluster, QUOTE_RUN_PUBSUB_URL=dead_redis)
+
+    assert_exactly_once_in_order(head, tail, final)
+    servers_log = "".join(server.log_tail() for server in cluster.servers)
+    assert "pub/sub unavailable, polling" in servers_log
+    assert "wake-up publish failed" in cluster.workers[0].log_tail()
+
+
+def test_run_survives_kill9_of_the_instance_streaming_it(cluster):
+    first, second = cluster.add_server(), cluster.add_server()
+    cluster.add_worker(QUOTE_RUN_PROVIDER_STEP_S=STEP_S)
+    cluster.wait_ready()
+    run = start_run(first)
+    on_first = SseClient(f"{first.url}{run['stream_url']}")
+    head = [on_first.next_event() for _ in range(2)]
+
+    first.kill9()
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        on_first.rest()  # the connection died with the instance
+    assert status(second, run)["status"] == "processing"
+    first.start()
+    first.wait_ready()
+
+    deadline = time.monotonic() + TIMEOUT_S
+    while status(first, run)["status"] == "processing":
+        assert time.monotonic() < deadline, "the run never finished"
+        time.sleep(0.2)
+    on_restarted = SseClient(f"{first.url}{run['stream_url']}", last_event_id=head[-1]["id"])
+    tail = on_restarted.rest()
+    final_first, final_second = status(first, run), status(second, run)
+
+    assert final_first == final_second
+    assert_exactly_once_in_order(head, tail, final_first)
