@@ -127,13 +127,17 @@ def test_tokens_are_never_stored_in_the_clear_and_have_256_bits(api_client, user
 
     assert len(set(tokens)) == 3
     for token in tokens:
-        # token_urlsafe(32): 43 base64url characters = 32 random bytes = 256 bits.
-        assert len(token) >= 43
+        # After the 8-character display prefix: 43 base64url characters = 256 random bits,
+        # none of them stored.
+        session = AuthSession.objects.get(token_hash=token_hash(token))
+        assert token.startswith(session.token_prefix)
+        assert len(token) - len(session.token_prefix) >= 43
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {AuthSession._meta.db_table}")  # noqa: S608
         dump = repr(cursor.fetchall())
     for token in tokens:
         assert token not in dump
+        assert token[8:] not in dump
         assert token_hash(token) in dump
 
 
