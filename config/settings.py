@@ -184,7 +184,11 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
 GCS_BUCKET = env_str("GCS_BUCKET")
-GCS_ENDPOINT = env_str("GCS_ENDPOINT")  # e.g. http://127.0.0.1:9023 for an emulator
+# An emulator's URL (e.g. http://127.0.0.1:9023): API calls then go there unauthenticated
+# and signed URLs point there; URLs are still signed with GOOGLE_CREDENTIALS_JSON's key.
+GCS_ENDPOINT = env_str("GCS_ENDPOINT")
+# A service-account key (JSON text): it authenticates and signs URLs itself. Unset: the
+# Application Default Credentials, signing through the IAM signBlob API.
 GOOGLE_CREDENTIALS_JSON = env_str("GOOGLE_CREDENTIALS_JSON")
 
 if STORAGE_BACKEND == "local":

@@ -135,6 +135,7 @@ class FileDetailApi(APIView):
         response["Cache-Control"] = "private, max-age=0, must-revalidate"
         return response
 
+    @extend_schema(responses={204: None})
     def delete(self, request, file_id):
         if not request.user.is_authenticated:
             # Anonymous callers own nothing; a system-user file is still not theirs.
