@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -176,6 +177,7 @@ class RoomSessionAdmin(admin.ModelAdmin):
     list_select_related = ["shop"]
     raw_id_fields = ["shop", "created_by"]
     readonly_fields = ["id", "created_at", "original_preview", "cleaned_preview"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="original")
     def original_thumb(self, session):

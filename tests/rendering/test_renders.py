@@ -285,3 +285,28 @@ def test_a_job_run_twice_is_claimed_and_counted_once(shop, session, product):
 
     assert outcomes == ["completed", "skipped"]
     assert (usage(shop).composite_renders, usage(shop).reserved) == (1, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_deliveries_of_one_job_render_and_count_it_once(make_user):
+    from django.db import connections
+
+    from tests.concurrency import fire_concurrently
+
+    owner = make_user()
+    shop = ShopFactory(owner=owner, daily_quota=3)
+    session = confirmed_session(shop)
+    product = product_upload(owner, product_png())
+    job = _stuck_job(shop, session, product, status="queued", age=dt.timedelta(0))
+
+    def deliver(_index):
+        try:
+            return render_job_run(job_id=job.pk)
+        finally:
+            connections.close_all()
+
+    outcomes = fire_concurrently(deliver, 8, processes=4)
+
+    assert sorted(outcomes) == ["completed"] + ["skipped"] * 7, outcomes
+    assert (usage(shop).composite_renders, usage(shop).reserved) == (1, 0)
