@@ -101,7 +101,8 @@ class PrivateGoogleCloudStorage(GoogleCloudStorage):
         if content_type:
             params["content_type"] = content_type
         if headers:
-            params["headers"] = headers
+            # The signing helper adds Host to the dict it is given.
+            params["headers"] = dict(headers)
         if settings.GCS_ENDPOINT:
             params["api_access_endpoint"] = settings.GCS_ENDPOINT
         if self.credentials is not None:

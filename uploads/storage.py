@@ -22,6 +22,7 @@ from uploads.errors import SignatureInvalid, StorageKeyExists
 MAX_SIGNED_URL_TTL = timedelta(days=7)
 SIGNING_SALT = "uploads.signed-url"
 SIGNED_URL_VIEW = "uploads:signed-object"
+GCS_NO_OVERWRITE_HEADER = "x-goog-if-generation-match"
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -108,7 +109,12 @@ def signed_upload(
     ttl = signed_ttl(ttl)
     headers = {"Content-Type": content_type}
     if is_cloud_storage():
-        url = default_storage.signed_url(key, method="PUT", ttl=ttl, content_type=content_type)
+        # Signed into the URL, so a second PUT (or a replay) cannot replace the object.
+        guard = {GCS_NO_OVERWRITE_HEADER: "0"}
+        url = default_storage.signed_url(
+            key, method="PUT", ttl=ttl, content_type=content_type, headers=guard
+        )
+        headers.update(guard)
     else:
         url = _local_signed_url(
             key, method="PUT", ttl=ttl, request=request, content_type=content_type

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import client_for
 from uploads.models import UploadedFile
+from uploads.selectors import SYSTEM_USER_EMAIL
 from uploads.storage import storage_exists
 
 from .factories import make_upload
@@ -151,3 +152,50 @@ def test_upload_rate_limit(auth_client, settings):
     assert int(refused["Retry-After"]) >= 1
     assert refused["X-RateLimit-Limit"] == "2"
     assert UploadedFile.objects.count() == 2
+
+
+def test_anonymous_uploads_are_limited_per_ip(api_client, auth_client, settings):
+    settings.ANONYMOUS_UPLOADS = True
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "uploads": "1/min",
+        },
+    }
+    assert post_file(api_client, jpeg_bytes()).status_code == 201
+    assert post_file(api_client, jpeg_bytes()).status_code == 429
+    other_ip = post_file(api_client, jpeg_bytes(), REMOTE_ADDR="10.9.8.7")
+    assert other_ip.status_code == 201
+    assert post_file(auth_client, jpeg_bytes()).status_code == 201
+    system_files = UploadedFile.objects.filter(owner__email=SYSTEM_USER_EMAIL)
+    assert system_files.count() == 2
+
+
+def test_admin_lists_uploads_with_signed_thumbnails(client, user, make_user):
+    upload = make_upload(owner=user)
+    admin = make_user(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    changelist = client.get("/admin/uploads/uploadedfile/")
+    assert changelist.status_code == 200
+    html = changelist.content.decode()
+    assert f"/api/storage/{upload.key}?token=" in html
+    assert upload.sha256[:12] in html
+
+    detail = client.get(f"/admin/uploads/uploadedfile/{upload.id}/change/")
+    assert detail.status_code == 200
+    thumbnail = html.split(f"/api/storage/{upload.key}?token=")[1].split('"')[0]
+    served = client.get(f"/api/storage/{upload.key}?token={thumbnail}".replace("&amp;", "&"))
+    assert served.status_code == 200
+
+
+def test_admin_delete_removes_the_object(client, user, make_user):
+    upload = make_upload(owner=user)
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+    response = client.post(
+        f"/admin/uploads/uploadedfile/{upload.id}/delete/", {"post": "yes"}, follow=False
+    )
+    assert response.status_code == 302
+    assert not UploadedFile.objects.filter(id=upload.id).exists()
+    assert not storage_exists(upload.key)

@@ -131,9 +131,9 @@ def test_signed_upload_put(bucket):
 
     assert upload["method"] == "PUT"
     assert upload["key"] == key
-    assert upload["headers"] == {"Content-Type": "image/png"}
+    assert upload["headers"] == {"Content-Type": "image/png", "x-goog-if-generation-match": "0"}
     params = query(upload["url"])
-    assert params["X-Goog-SignedHeaders"] == "content-type;host"
+    assert params["X-Goog-SignedHeaders"] == "content-type;host;x-goog-if-generation-match"
     assert params["X-Goog-Expires"] == "3600"
     response = requests.put(upload["url"], data=data, headers=upload["headers"], timeout=10)
     assert response.status_code == 200
