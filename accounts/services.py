@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Address, AuthSession, Notification, User
+from accounts.ratelimit import delete_in_batches
 from accounts.selectors import address_get_for_user
 from accounts.tokens import TOKEN_PREFIX_CHARS, token_generate, token_hash
 from config.errors import InvalidCredentials, NotFound, ValidationFailed
@@ -123,8 +124,8 @@ def user_credentials_changed(*, user: User, password_changed: bool, was_active: 
 
 def auth_session_cleanup() -> dict[str, int]:
     """Delete expired sessions (they already fail authentication; this only tidies)."""
-    deleted, _ = AuthSession.objects.filter(expires_at__lte=timezone.now()).delete()
-    return {"expired_sessions_deleted": deleted}
+    expired = AuthSession.objects.filter(expires_at__lte=timezone.now())
+    return {"expired_sessions_deleted": delete_in_batches(expired)}
 
 
 # --- Addresses ----------------------------------------------------------------------------

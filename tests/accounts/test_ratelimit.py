@@ -6,7 +6,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import RateLimitToken
-from accounts.ratelimit import rate_limit_cleanup, rate_limit_hit, rate_limit_reset
+from accounts.ratelimit import (
+    delete_in_batches,
+    rate_limit_cleanup,
+    rate_limit_hit,
+    rate_limit_reset,
+)
 from tests.concurrency import fire_concurrently
 
 
@@ -71,3 +76,12 @@ def test_concurrent_hits_from_several_processes_admit_exactly_the_limit():
     # Each hit saw its own count: remaining 9..0 exactly once each, then 0 for the rest.
     assert sorted(outcomes, reverse=True)[:10] == list(range(9, -1, -1))
     assert RateLimitToken.objects.get(key="t:race").count == 40
+
+
+@pytest.mark.django_db
+def test_cleanup_works_in_batches():
+    for i in range(7):
+        rate_limit_hit(key=f"t:{i}", limit=5, window_s=60)
+
+    assert delete_in_batches(RateLimitToken.objects.filter(key__startswith="t:"), batch_size=3) == 7
+    assert not RateLimitToken.objects.exists()
