@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from config.errors import (
     Conflict,
     NotFound,
+    PayloadTooLarge,
     ServiceUnavailable,
     TooManyRequests,
     ValidationFailed,
@@ -29,7 +30,13 @@ from rendering.keys import (
 from rendering.models import RenderJob, RenderJobStatus, RoomSession, Shop
 from rendering.quota import quota_day, quota_reserve, quota_resets_at, quota_settle, usage_count
 from uploads.selectors import upload_get_for_user
-from uploads.storage import storage_delete, storage_exists, storage_open, storage_save
+from uploads.storage import (
+    storage_delete,
+    storage_exists,
+    storage_open,
+    storage_save,
+    storage_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +135,11 @@ def room_session_confirm(*, session: RoomSession) -> RoomSession:
                 "Nothing was uploaded for this room session yet.",
                 code="image_missing",
                 details={"key": upload_key},
+            )
+        # A cloud signed PUT does not limit the size; check before reading it into memory.
+        if storage_size(upload_key) > settings.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(
+                "The room photo is too large.", details={"max_bytes": settings.MAX_UPLOAD_BYTES}
             )
         try:
             raw = _object_read(upload_key, what="room image")

@@ -104,6 +104,27 @@ def test_confirm_of_bytes_that_are_not_an_image_is_400(auth_client, user):
     assert "not a readable image" in response.json()["message"]
 
 
+def test_oversized_room_photo_is_413_before_it_is_read(auth_client, user, settings):
+    session = RoomSessionFactory(shop=ShopFactory(owner=user))
+    put_room_photo(session, image_bytes((64, 64)))
+    settings.MAX_UPLOAD_BYTES = 100
+
+    response = auth_client.post(f"/api/room-sessions/{session.pk}/confirm")
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "file_too_large"
+
+
+def test_room_photo_in_a_format_uploads_refuse_is_400(auth_client, user):
+    session = RoomSessionFactory(shop=ShopFactory(owner=user))
+    put_room_photo(session, image_bytes((64, 64), fmt="BMP"))
+
+    response = auth_client.post(f"/api/room-sessions/{session.pk}/confirm")
+
+    assert response.status_code == 400
+    assert RoomSession.objects.get(pk=session.pk).original_room_image_key == ""
+
+
 def test_legacy_session_gets_its_keys_from_the_urls_on_first_use(auth_client, api_client, user):
     shop = ShopFactory(owner=user)
     session = RoomSessionFactory(shop=shop)
