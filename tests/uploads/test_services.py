@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from config.cleanup import cleanup_run
 from uploads.models import UploadedFile
 from uploads.services import (
     anonymous_upload_cleanup,
@@ -83,7 +84,8 @@ def test_anonymous_cleanup_deletes_old_rows_and_objects_only(user, settings):
     past = timezone.now() - timedelta(hours=25)
     UploadedFile.objects.filter(pk__in=[old.pk, users_old.pk]).update(created_at=past)
 
-    assert anonymous_upload_cleanup() == {
+    # Through the registry, as beat and `manage.py cleanup_expired` run it.
+    assert cleanup_run(name="anonymous_uploads") == {
         "anonymous_uploads_deleted": 1,
         "anonymous_objects_deleted": 1,
     }
