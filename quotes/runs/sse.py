@@ -9,11 +9,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection
@@ -156,6 +156,27 @@ class _Wakeups:
                 logger.debug("stream %s: close failed: %s", self.channel, exc)
 
 
+def _release_request_thread() -> None:
+    """Let the request's parked thread go for the life of the stream.
+
+    Django's ASGI handler runs each request in an asgiref ThreadSensitiveContext: the
+    first thread-sensitive call (sync middleware, request_started receivers) creates a
+    one-thread executor that lives until the response is fully sent, i.e. one parked
+    thread per open stream. Once streaming has begun nothing needs it (the stream's own
+    reads use the shared pool, thread_sensitive=False), so shut it down; asgiref makes a
+    fresh one if the handler needs it again while finishing the response. Uses asgiref
+    internals, hence the defensive lookups: if they change, streams keep working and
+    merely hold that thread again.
+    """
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    executors = getattr(SyncToAsync, "context_to_thread_executor", None)
+    if context is None or not isinstance(executors, MutableMapping):
+        return
+    executor = executors.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
 async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
     """Events with seq > after, then live ones, ending after the terminal event.
 
@@ -163,6 +184,7 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
     without pub/sub it reads every SSE_POLL_INTERVAL_S. With pub/sub it also re-reads at
     every keepalive, so even a lost wake-up costs at most SSE_KEEPALIVE_S.
     """
+    _release_request_thread()  # first iteration: the middleware chain has returned
     wakeups = _Wakeups(run_id)
     last_seq = after
     try:

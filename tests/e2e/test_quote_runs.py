@@ -2,10 +2,12 @@
 duplicate (with Redis pub/sub and with it unreachable), and state survives kill -9."""
 
 import json
+import socket
 import time
 
 import pytest
 import requests
+from django.db import connection
 
 from tests.e2e.harness import free_port
 
@@ -152,3 +154,42 @@ def test_run_survives_kill9_of_the_instance_streaming_it(cluster):
 
     assert final_first == final_second
     assert_exactly_once_in_order(head, tail, final_first)
+
+
+def thread_count(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status_file:
+        line = next(line for line in status_file if line.startswith("Threads:"))
+    return int(line.split()[1])
+
+
+def database_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def test_idle_streams_hold_no_thread_and_no_database_connection(cluster):
+    """More idle streams than the pool has connections, and the thread count stays flat."""
+    server = cluster.add_server(DB_POOL_MAX="5")
+    cluster.wait_ready()
+    run = start_run(server)  # no worker: the run stays processing, its streams idle
+    requests.get(f"{server.url}/api/ping", timeout=5)
+    threads_before, connections_before = thread_count(server.popen.pid), database_connections()
+
+    sockets = []
+    for _ in range(60):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(
+            f"GET {run['stream_url']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"X-Session-Id: {SESSION}\r\n\r\n".encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sockets.append(sock)
+    time.sleep(1)
+    threads_idle, connections_idle = thread_count(server.popen.pid), database_connections()
+    for sock in sockets:
+        sock.close()
+
+    assert threads_idle - threads_before <= 4, (threads_before, threads_idle)
+    assert connections_idle - connections_before <= 2, (connections_before, connections_idle)
+    assert requests.get(f"{server.url}/api/ping", timeout=5).status_code == 200
