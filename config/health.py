@@ -50,8 +50,11 @@ def _check_storage() -> str:
 
 
 class PingApi(APIView):
+    """Load balancers poll this: no authentication, no rate limit, no writes."""
+
     authentication_classes = ()
     permission_classes = ()
+    throttle_classes = ()
 
     @extend_schema(
         responses=inline_serializer(

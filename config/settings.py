@@ -223,11 +223,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
-    # RATE_LIMIT_DEFAULTS=true applies the "user"/"anon" rates to every view that does not
-    # list its own throttles (one counter upsert per request; see the Accounts README).
+    # The "user"/"anon" rates apply to every view that does not list its own throttles
+    # (one counter upsert per request; RATE_LIMIT_DEFAULTS=false turns them off).
     "DEFAULT_THROTTLE_CLASSES": (
         ["accounts.throttling.UserRateThrottle", "accounts.throttling.AnonRateThrottle"]
-        if env_bool("RATE_LIMIT_DEFAULTS", False)
+        if env_bool("RATE_LIMIT_DEFAULTS", True)
         else []
     ),
     "DEFAULT_THROTTLE_RATES": {
