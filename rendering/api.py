@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +42,7 @@ def signed_url(key: str, request) -> str | None:
 
 class ShopCreateApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -54,6 +57,7 @@ class ShopCreateApi(APIView):
         timezone = serializers.CharField()
         created_at = serializers.DateTimeField()
 
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -64,6 +68,7 @@ class ShopCreateApi(APIView):
 
 class ShopUsageApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class OutputSerializer(serializers.Serializer):
         class UsedSerializer(serializers.Serializer):
@@ -78,6 +83,7 @@ class ShopUsageApi(APIView):
         remaining = serializers.IntegerField()
         resets_at = serializers.DateTimeField()
 
+    @extend_schema(responses={200: OutputSerializer})
     def get(self, request, shop_id):
         shop = shop_get_for_user(user=request.user, shop_id=shop_id)
         return Response(self.OutputSerializer(shop_usage_today(shop=shop)).data)
@@ -85,6 +91,7 @@ class ShopUsageApi(APIView):
 
 class RoomSessionCreateApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class OutputSerializer(serializers.Serializer):
         class UploadSerializer(serializers.Serializer):
@@ -96,6 +103,7 @@ class RoomSessionCreateApi(APIView):
         id = serializers.UUIDField()
         upload = UploadSerializer()
 
+    @extend_schema(request=None, responses={201: OutputSerializer})
     def post(self, request, shop_id):
         shop = shop_get_for_user(user=request.user, shop_id=shop_id)
         session = room_session_create(shop=shop, created_by=request.user)
@@ -131,8 +139,10 @@ class RoomSessionOutputSerializer(serializers.Serializer):
 
 class RoomSessionConfirmApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
 
+    @extend_schema(request=None, responses={200: RoomSessionOutputSerializer})
     def post(self, request, room_session_id):
         session = room_session_get_for_user(user=request.user, room_session_id=room_session_id)
         session = room_session_confirm(session=session)
@@ -141,11 +151,13 @@ class RoomSessionConfirmApi(APIView):
 
 class RoomSessionCleanedApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
 
     class InputSerializer(serializers.Serializer):
         upload_id = serializers.UUIDField()
 
+    @extend_schema(request=InputSerializer, responses={200: RoomSessionOutputSerializer})
     def post(self, request, room_session_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -158,6 +170,7 @@ class RoomSessionCleanedApi(APIView):
 
 class RenderCreateApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class InputSerializer(serializers.Serializer):
         class PlacementSerializer(serializers.Serializer):
@@ -176,6 +189,7 @@ class RenderCreateApi(APIView):
         id = serializers.UUIDField()
         status = serializers.CharField()
 
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -198,6 +212,7 @@ class RenderCreateApi(APIView):
 
 class RenderDetailApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
@@ -218,6 +233,7 @@ class RenderDetailApi(APIView):
         def get_placement(self, job) -> dict[str, float]:
             return {"x": job.placement_x, "y": job.placement_y, "scale": job.placement_scale}
 
+    @extend_schema(responses={200: OutputSerializer})
     def get(self, request, render_id):
         job = render_job_get_for_user(user=request.user, render_job_id=render_id)
         return Response(self.OutputSerializer(job, context={"request": request}).data)
