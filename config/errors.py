@@ -158,11 +158,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 
 def unexpected_error_response(exc: BaseException) -> Response:
-    """A database outage is a 503; anything else is a logged 500, both as JSON."""
+    """A database or storage outage is a 503; anything else is a logged 500, both as JSON."""
     if is_database_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         return Response(
             error_body("service_unavailable", "The database is unreachable; try again shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    if is_storage_unavailable(exc):
+        logger.warning("storage unavailable: %r", exc)
+        return Response(
+            error_body("service_unavailable", "File storage is unreachable; try again shortly."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
@@ -171,6 +178,18 @@ def unexpected_error_response(exc: BaseException) -> Response:
         error_body("internal_error", "Something went wrong on our side."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def is_storage_unavailable(exc: BaseException) -> bool:
+    """Failures of the storage backend itself: a disk error, GCS or its network failing."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+        return True
+    try:
+        from google.api_core.exceptions import GoogleAPIError
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+    except ImportError:  # pragma: no cover - both ship with the gcs dependencies
+        return False
+    return isinstance(exc, GoogleAPIError | RequestsConnectionError)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

@@ -53,3 +53,25 @@ def test_database_outage_is_json_503(api_client, monkeypatch):
 
     assert response.status_code == 503
     assert response.json()["error"] == "service_unavailable"
+
+
+
+def test_storage_outage_is_json_503(auth_client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.uploads.images import png_bytes
+    from uploads.models import UploadedFile
+
+    not_a_directory = tmp_path / "media-is-a-file"
+    not_a_directory.write_text("storage cannot write under a regular file")
+    settings.MEDIA_ROOT = not_a_directory
+
+    response = auth_client.post(
+        "/api/uploads",
+        {"file": SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")},
+        format="multipart",
+    )
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "service_unavailable"
+    assert not UploadedFile.objects.exists()

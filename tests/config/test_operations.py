@@ -78,7 +78,8 @@ def test_ensure_admin_creates_one_staff_user_with_a_printed_password(capsys):
 
     password = first.split("password: ")[1].split()[0]
     admin = User.objects.get(email="admin@example.com")
-    assert admin.is_staff and admin.is_superuser
+    assert admin.is_staff
+    assert admin.is_superuser
     assert admin.check_password(password)
     assert "nothing to do" in second
 
