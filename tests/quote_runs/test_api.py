@@ -9,6 +9,7 @@ from config.cleanup import cleanup_run
 from quotes.runs.models import QuoteRun, QuoteRunEvent
 from quotes.runs.services import quote_run_cleanup, quote_run_execute
 from tests.conftest import client_for
+from tests.e2e.harness import free_port
 from tests.quote_runs.factories import QuoteRunFactory, job_files
 
 SESSION = "anon-session-0000000001"
@@ -178,3 +179,29 @@ def test_cleanup_is_registered_and_works_in_batches(monkeypatch):
 
     assert cleanup_run(name="quote_runs") == {"quote_runs": 5, "quote_run_events": 0}
     assert not QuoteRun.objects.exists()
+
+
+def _use_broker(app, *, url: str, eager: bool) -> None:
+    """Point the Celery app at another broker: drop its cached connection pools."""
+    app.conf.task_always_eager, app.conf.broker_url = eager, url
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_queue_is_a_503_and_the_run_is_marked_failed(api_client):
+    from config.celery import app
+
+    previous = app.conf.broker_url
+    _use_broker(app, url=f"redis://127.0.0.1:{free_port()}/0", eager=False)
+    try:
+        response = api_client.post("/api/quote-runs", job(session_id=SESSION), format="json")
+    finally:
+        _use_broker(app, url=previous, eager=True)
+
+    assert response.status_code == 503, response.json()
+    assert response.json()["error"] == "service_unavailable"
+    run = QuoteRun.objects.get()
+    assert run.status == "failed"
+    assert QuoteRunEvent.objects.get(run=run).type == "run.failed"
