@@ -35,10 +35,15 @@ def quote_run_create(
     """Store a processing run (owned by the caller's user and/or session id) priced against
     a copy of `schedule`, and enqueue its workflow after commit.
 
-    Anonymous callers need a session id (body or X-Session-Id). `providers` must be a
-    subset of the enabled ones (default: all enabled). Raises ServiceUnavailable when
-    the queue is unreachable; the run is then already marked failed.
+    Anonymous callers need a session id (body or X-Session-Id; equal if both).
+    `providers` must be a subset of the enabled ones (default: all enabled). Raises
+    ServiceUnavailable when the queue is unreachable; the run is then already failed.
     """
+    if session_id and caller.session_id and session_id != caller.session_id:
+        raise ValidationFailed(
+            "session_id and X-Session-Id differ.",
+            details={"session_id": ["Must equal the X-Session-Id header when both are sent."]},
+        )
     owner_session = session_id or caller.session_id
     if caller.user is None and not owner_session:
         raise ValidationFailed(

@@ -76,6 +76,16 @@ def test_session_header_identifies_an_anonymous_creator(
 
 
 @pytest.mark.django_db
+def test_body_and_header_session_ids_must_agree(api_client):
+    api_client.credentials(HTTP_X_SESSION_ID=OTHER_SESSION)
+
+    response = api_client.post("/api/quote-runs", job(session_id=SESSION), format="json")
+
+    assert response.status_code == 400
+    assert "session_id" in response.json()["details"]
+
+
+@pytest.mark.django_db
 def test_only_the_owner_reads_a_run(auth_client, make_user, api_client):
     run = QuoteRunFactory(user=make_user(), session_id=SESSION)
     owner = client_for(run.user)
