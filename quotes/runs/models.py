@@ -114,7 +114,7 @@ class QuoteRunEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["run", "seq"]
+        ordering = ["run_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["run", "seq"], name="quote_run_event_seq_unique"),
             models.UniqueConstraint(fields=["run", "key"], name="quote_run_event_key_unique"),

@@ -44,6 +44,10 @@ class ProviderError(Exception):
 class Provider:
     name: str = ""
 
+    @classmethod
+    def configured(cls) -> bool:
+        return True
+
     def quote(self, *, run_id: str, job: dict, progress: ProgressCallback) -> Offer:
         raise NotImplementedError
 
@@ -133,6 +137,10 @@ class HttpProvider(Provider):
 
     name = "http"
 
+    @classmethod
+    def configured(cls) -> bool:
+        return bool(settings.QUOTE_HTTP_PROVIDER_URL)
+
     def quote(self, *, run_id, job, progress) -> Offer:
         url = settings.QUOTE_HTTP_PROVIDER_URL
         if not url:
@@ -179,5 +187,9 @@ def provider_get(name: str) -> Provider | None:
 
 
 def providers_enabled() -> list[str]:
-    """Providers named in QUOTE_PROVIDERS that exist, in that order."""
-    return [name for name in settings.QUOTE_PROVIDERS if name in PROVIDERS]
+    """Providers named in QUOTE_PROVIDERS that exist and are configured, in that order."""
+    return [
+        name
+        for name in settings.QUOTE_PROVIDERS
+        if name in PROVIDERS and PROVIDERS[name].configured()
+    ]

@@ -215,3 +215,13 @@ def test_unreachable_queue_is_a_503_and_the_run_is_marked_failed(api_client):
     run = QuoteRun.objects.get()
     assert run.status == "failed"
     assert QuoteRunEvent.objects.get(run=run).type == "run.failed"
+
+
+@pytest.mark.django_db
+def test_http_provider_without_a_url_is_not_enabled(settings, auth_client):
+    settings.QUOTE_HTTP_PROVIDER_URL = ""
+
+    response = auth_client.post("/api/quote-runs", job(providers=["http"]), format="json")
+
+    assert response.status_code == 400
+    assert "http" in str(response.json()["details"]["providers"])

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='quote_runs.quoterun')),
             ],
             options={
-                'ordering': ['run', 'seq'],
+                'ordering': ['run_id', 'seq'],
             },
         ),
         migrations.AddIndex(
