@@ -122,10 +122,6 @@ class _Wakeups:
             logger.warning("stream %s: pub/sub unavailable, polling: %s", self.channel, exc)
             await self.close()
 
-    @property
-    def pushing(self) -> bool:
-        return self.pubsub is not None
-
     async def wait(self, timeout_s: float) -> bool:
         """Block up to timeout_s; True when a wake-up (or a poll tick) says "read now"."""
         if self.pubsub is None:
