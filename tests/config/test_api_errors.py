@@ -55,7 +55,6 @@ def test_database_outage_is_json_503(api_client, monkeypatch):
     assert response.json()["error"] == "service_unavailable"
 
 
-
 def test_storage_outage_is_json_503(auth_client, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
