@@ -127,6 +127,11 @@ def _drf_error(exc: exceptions.APIException) -> tuple[str, str, Any]:
     return str(exc.default_code), str(exc.detail), None
 
 
+def _json_only(view) -> bool:
+    parsers = getattr(view, "parser_classes", None) or ()
+    return bool(parsers) and all(parser.media_type == "application/json" for parser in parsers)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every failure becomes the error shape, never a traceback."""
     headers: dict[str, str] = {}
@@ -144,6 +149,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(
             error_body("file_too_large", "The request body is too large."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, exceptions.UnsupportedMediaType) and _json_only(context.get("view")):
+        # A JSON endpoint sent form data, plain text or no content type: that is a
+        # malformed request body like any other, not an upload of the wrong file type.
+        return Response(
+            error_body(
+                "validation_error",
+                "The request body must be JSON (Content-Type: application/json).",
+                {"content_type": [f"Unsupported content type {exc.detail}"]},
+            ),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, exceptions.APIException):
         code, message, details = _drf_error(exc)

@@ -74,3 +74,14 @@ def test_storage_outage_is_json_503(auth_client, settings, tmp_path):
     assert response.status_code == 503, response.content
     assert response.json()["error"] == "service_unavailable"
     assert not UploadedFile.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("x=1", "application/x-www-form-urlencoded"), ("hello", "text/plain"), ("{", "image/png")],
+)
+def test_json_endpoints_answer_400_to_a_body_that_is_not_json(auth_client, body, content_type):
+    response = auth_client.post("/api/addresses", body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
