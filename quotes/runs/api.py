@@ -62,10 +62,14 @@ class QuoteRunDetailApi(APIView):
         providers = serializers.ListField(child=serializers.CharField())
         last_event_id = serializers.IntegerField()
         result = serializers.JSONField()
-        error = serializers.CharField(allow_blank=True)
+        error = serializers.SerializerMethodField()
         created_at = serializers.DateTimeField()
         expires_at = serializers.DateTimeField()
         finished_at = serializers.DateTimeField(allow_null=True)
+
+        def get_error(self, run) -> str | None:
+            """null while nothing failed, like a render's error."""
+            return run.error or None
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request, run_id):

@@ -60,7 +60,7 @@ def test_anonymous_run_answers_202_and_completes(api_client, django_capture_on_c
     assert status["last_event_id"] == QuoteRunEvent.objects.filter(run_id=run_id).count()
     credits = [offer["credits_total"] for offer in status["result"]["offers"]]
     assert credits == sorted(credits)
-    assert status["error"] == ""
+    assert status["error"] is None
 
 
 @pytest.mark.django_db
