@@ -78,7 +78,12 @@ def _decode(fileobj) -> ImageInfo:
             fileobj.seek(0)
             with Image.open(fileobj) as image:
                 if image.format == "JPEG":
-                    image.draft(image.mode, (width // JPEG_DRAFT_SCALE, height // JPEG_DRAFT_SCALE))
+                    # At least 1 px: Pillow divides by the requested size (a 1x1 JPEG is valid).
+                    draft_size = (
+                        max(1, width // JPEG_DRAFT_SCALE),
+                        max(1, height // JPEG_DRAFT_SCALE),
+                    )
+                    image.draft(image.mode, draft_size)
                 image.load()
         except Image.DecompressionBombError as exc:
             raise PayloadTooLarge(

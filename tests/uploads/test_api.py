@@ -31,6 +31,7 @@ def stored_files(settings) -> list:
     ("data", "name", "content_type", "size"),
     [
         (jpeg_bytes(64, 48), "holiday.jpg", "image/jpeg", (64, 48)),
+        (jpeg_bytes(1, 1), "dot.jpg", "image/jpeg", (1, 1)),  # was a 500 (API fuzzer)
         (png_bytes(20, 10), "icon.png", "image/png", (20, 10)),
         (webp_bytes(40, 30), "pic.webp", "image/webp", (40, 30)),
     ],

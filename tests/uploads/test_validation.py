@@ -14,6 +14,9 @@ from .images import gif_bytes, jpeg_bytes, png_bomb, png_bytes, png_with_text, w
     ("data", "content_type", "ext", "size"),
     [
         (jpeg_bytes(64, 48), "image/jpeg", "jpg", (64, 48)),
+        # Smaller than the 1/8 decoding scale on a side (found by the API fuzzer).
+        (jpeg_bytes(1, 1), "image/jpeg", "jpg", (1, 1)),
+        (jpeg_bytes(7, 300), "image/jpeg", "jpg", (7, 300)),
         (png_bytes(32, 16), "image/png", "png", (32, 16)),
         (webp_bytes(40, 30), "image/webp", "webp", (40, 30)),
     ],
