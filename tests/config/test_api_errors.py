@@ -1,6 +1,7 @@
 """Every /api/ failure answers the API.md error shape, never HTML or a traceback."""
 
 import pytest
+from rest_framework.test import APIClient
 
 
 def test_ping_reports_every_check(api_client, db):
@@ -85,3 +86,15 @@ def test_json_endpoints_answer_400_to_a_body_that_is_not_json(auth_client, body,
 
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_json_404_for_every_method_without_csrf_token(db, method):
+    # The API fuzzer's input: an id that is no UUID misses every route, and a browser-less
+    # client sends no CSRF token; that is a 404, never Django's HTML CSRF page.
+    client = APIClient(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/addresses/null,null", {}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
