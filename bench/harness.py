@@ -10,10 +10,17 @@ from bench.load import LoadResult, RequestSpec, run_load
 class Bench:
     """Passed to each scenario's `run(bench)`; Django is set up on the bench database."""
 
-    def __init__(self, base_url: str, scenario: str):
+    def __init__(self, base_url: str, scenario: str, start_server: Callable[..., str]):
         self.base_url = base_url
         self.scenario = scenario
         self.results: list[dict[str, Any]] = []
+        self._start_server = start_server
+
+    def extra_server(self, **env: str) -> str:
+        """Start another server like the main one (same database) with these environment
+        overrides, e.g. RATE_LIMIT_DEFAULTS="false"; returns its base URL. It runs until the
+        bench ends."""
+        return self._start_server(**env)
 
     def make_user(self, **fields):
         import uuid
@@ -42,13 +49,14 @@ class Bench:
         headers: dict[str, str] | None = None,
         json: Any = None,
         request_factory: Callable[[int], RequestSpec] | None = None,
+        base_url: str | None = None,
     ) -> LoadResult:
         def fixed(_index: int) -> RequestSpec:
             return {"method": method, "path": path, "headers": headers, "json": json}
 
         result = run_load(
             name=name,
-            base_url=self.base_url,
+            base_url=base_url or self.base_url,
             concurrency=concurrency,
             requests=requests,
             duration_s=duration_s,

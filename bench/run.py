@@ -154,6 +154,13 @@ def main(argv: list[str]) -> int:
 
     names = scenario_names(argv)
     cluster = Cluster(workdir=workdir, base_env=env)
+
+    def start_server(**overrides: str) -> str:
+        extra = cluster.add_server(uvicorn_args=("--workers", str(SERVER_WORKERS)), **overrides)
+        extra.wait_ready()
+        time.sleep(1)  # let the second uvicorn worker finish booting
+        return extra.url
+
     server = cluster.add_server(uvicorn_args=("--workers", str(SERVER_WORKERS)))
     cluster.add_worker(concurrency=2)
     rows: list[dict] = []
@@ -162,7 +169,7 @@ def main(argv: list[str]) -> int:
         time.sleep(1)  # let the second uvicorn worker finish booting
         for name in names:
             print(f"== scenario {name}", flush=True)
-            bench = Bench(server.url, name)
+            bench = Bench(server.url, name, start_server)
             module = importlib.import_module(f"bench.scenarios.{name}")
             module.run(bench)
             rows.extend(bench.results)

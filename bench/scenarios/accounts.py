@@ -1,4 +1,9 @@
-"""Accounts: the cost of bearer auth (/me vs ping) and of the database rate limiter.
+"""Accounts: the cost of bearer auth and of the database rate limiter.
+
+Same endpoint, with and without the check: GET /api/credit-schedule anonymous on the main
+server (default anon limiter on: one counter upsert per request) vs on a second server
+started with RATE_LIMIT_DEFAULTS=false (no limiter), and on that second server with a
+bearer token vs anonymous (the token lookup is the only difference).
 
 HTTP: GET /api/ping (no auth, no limiter) vs GET /api/users/me (one indexed session
 lookup) vs POST /api/users/login with a body the view rejects (so no password hashing):
@@ -72,9 +77,44 @@ def _micro(bench) -> None:
         RateLimitToken.objects.filter(key__startswith="bench:").delete()
 
 
+def _same_endpoint_ratios(bench, auth: dict[str, str]) -> None:
+    path = "/api/credit-schedule"
+    unlimited = bench.extra_server(RATE_LIMIT_DEFAULTS="false")
+    for concurrency in (1, CONCURRENCY):
+        limited = bench.load(
+            f"GET {path} anonymous, limiter on c={concurrency}",
+            path=path,
+            concurrency=concurrency,
+            duration_s=DURATION_S,
+        )
+        bare = bench.load(
+            f"GET {path} anonymous, limiter off c={concurrency}",
+            path=path,
+            concurrency=concurrency,
+            duration_s=DURATION_S,
+            base_url=unlimited,
+        )
+        authed = bench.load(
+            f"GET {path} bearer token, limiter off c={concurrency}",
+            path=path,
+            concurrency=concurrency,
+            duration_s=DURATION_S,
+            headers=auth,
+            base_url=unlimited,
+        )
+        bench.record(
+            f"accounts: same endpoint with/without the check c={concurrency}",
+            limiter_p50_ratio=round(limited.p50_ms / bare.p50_ms, 3),
+            limiter_rps_ratio=round(limited.rps / bare.rps, 3),
+            auth_p50_ratio=round(authed.p50_ms / bare.p50_ms, 3),
+            auth_rps_ratio=round(authed.rps / bare.rps, 3),
+        )
+
+
 def run(bench) -> None:
     token = bench.token_for(bench.make_user())
     auth = {"Authorization": f"Bearer {token}"}
+    _same_endpoint_ratios(bench, auth)
 
     ping = bench.load(
         f"GET /api/ping c={CONCURRENCY}",
