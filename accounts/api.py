@@ -1,5 +1,6 @@
 """HTTP API of accounts: registration, bearer sessions, addresses, notifications (API.md)."""
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -40,7 +41,7 @@ PASSWORD_MAX_CHARS = 1024  # hashing a megabyte-long "password" is a denial of s
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
-def paginated(request, view, queryset, serializer_class, context=None) -> Response:
+def paginated(request, view, queryset: QuerySet, serializer_class, context=None) -> Response:
     paginator = CursorPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     data = serializer_class(page, many=True, context=context or {}).data
@@ -206,7 +207,8 @@ class AuthSessionDeleteApi(APIView):
 
 class AddressOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    label = serializers.CharField()
+    # A declared field (the metaclass takes it out of the class), not Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     line1 = serializers.CharField()
     line2 = serializers.CharField()
     city = serializers.CharField()
@@ -217,7 +219,8 @@ class AddressOutputSerializer(serializers.Serializer):
 
 
 class AddressInputSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    # A declared field (the metaclass takes it out of the class), not Field.label.
+    label = serializers.CharField(max_length=60, required=False, allow_blank=True)  # type: ignore[assignment]
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100)
@@ -287,7 +290,8 @@ class NotificationOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     title = serializers.CharField()
     body = serializers.CharField()
-    data = serializers.JSONField()
+    # A declared field (the metaclass takes it out of the class), not Serializer.data.
+    data = serializers.JSONField()  # type: ignore[assignment]
     created_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True)
 

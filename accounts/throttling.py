@@ -78,7 +78,8 @@ class DbRateThrottle(BaseThrottle):
             raise ImproperlyConfigured(
                 f"No rate for throttle scope {self.scope!r} in DEFAULT_THROTTLE_RATES."
             ) from None
-        return parse_rate(rate)
+        # The stubs type these rates as numbers; DRF's are strings like "10/min".
+        return parse_rate(rate)  # type: ignore[arg-type]
 
     def get_identity(self, request, view) -> str | None:
         """What is counted; None means this throttle does not apply to the request."""
