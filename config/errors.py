@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """A failure a client can act on: rendered as {"error": code, "message", "details"?}."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "validation_error"
     default_message = "The request is invalid."
 
@@ -123,7 +123,8 @@ def _drf_error(exc: exceptions.APIException) -> tuple[str, str, Any]:
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return "unsupported_media_type", str(exc.detail), None
     if isinstance(exc, exceptions.Throttled):
-        return "rate_limited", "Too many requests.", {"retry_after": exc.wait}
+        # The stubs leave out Throttled.wait (seconds, or None when unknown).
+        return "rate_limited", "Too many requests.", {"retry_after": exc.wait}  # type: ignore[attr-defined]
     return str(exc.default_code), str(exc.detail), None
 
 
@@ -163,10 +164,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
     if isinstance(exc, exceptions.APIException):
         code, message, details = _drf_error(exc)
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait))
         return Response(
             error_body(code, message, details), status=exc.status_code, headers=headers or None
         )

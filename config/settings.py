@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -193,7 +194,7 @@ GOOGLE_CREDENTIALS_JSON = env_str("GOOGLE_CREDENTIALS_JSON")
 
 if STORAGE_BACKEND == "local":
     # No explicit location: FileSystemStorage follows MEDIA_ROOT.
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _default_storage: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 elif STORAGE_BACKEND == "gcs":
     if not GCS_BUCKET:
         raise ImproperlyConfigured("STORAGE_BACKEND=gcs needs GCS_BUCKET.")

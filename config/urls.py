@@ -1,14 +1,14 @@
 """Root URLs: the API under /api/, the admin, the OpenAPI schema and its offline docs."""
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.health import PingApi
 from config.middleware import api_not_found
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("ping", PingApi.as_view(), name="ping"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
