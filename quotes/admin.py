@@ -124,7 +124,7 @@ class QuoteAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     actions = ["expire_selected"]
-    fields = [
+    fields = (
         "id",
         "state",
         "status",
@@ -139,7 +139,7 @@ class QuoteAdmin(admin.ModelAdmin):
         "per_file_pretty",
         "per_file_credits_pretty",
         "schedule_pretty",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="state", ordering="status")

@@ -51,7 +51,7 @@ class QuoteRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="owner")
     def owner(self, run: QuoteRun) -> str:
-        return run.user.email if run.user_id else f"session {run.session_id}"
+        return run.user.email if run.user is not None else f"session {run.session_id}"
 
     @admin.display(description="best offer")
     def best_offer(self, run: QuoteRun) -> str:

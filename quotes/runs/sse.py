@@ -9,8 +9,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from asgiref.sync import SyncToAsync, sync_to_async
@@ -40,7 +41,7 @@ KEEPALIVE = b": keepalive\n\n"
 
 @dataclass(frozen=True)
 class _Read:
-    events: list[dict]
+    events: list[Mapping[str, Any]]
     more: bool  # events past this batch already exist
     done: bool  # nothing more will ever come (terminal and sent, or the run is gone)
 
@@ -80,7 +81,7 @@ def _read_after(run_id, after: int) -> _Read:
         run = QuoteRun.objects.live().filter(pk=run_id).values("status", "last_event_id").first()
         if run is None:
             return _Read(events=[], more=False, done=True)
-        events: list[dict] = []
+        events: list[Mapping[str, Any]] = []
         if run["last_event_id"] > after:
             events = list(
                 QuoteRunEvent.objects.filter(run_id=run_id, seq__gt=after)
@@ -217,7 +218,7 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
         await wakeups.close()
 
 
-async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse:
+async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse | StreamingHttpResponse:
     """200 text/event-stream of the run's events, or a JSON error (404 when the run is
     unknown, past retention or not the caller's) before any streaming starts."""
     if request.method != "GET":
