@@ -43,7 +43,7 @@ class UploadedFileAdmin(admin.ModelAdmin):
     search_fields = ["id", "filename", "owner__email", "sha256", "key"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
-    readonly_fields = [
+    readonly_fields = (
         "preview",
         "id",
         "owner",
@@ -55,7 +55,7 @@ class UploadedFileAdmin(admin.ModelAdmin):
         "width",
         "height",
         "created_at",
-    ]
+    )
     fields = readonly_fields
 
     def has_add_permission(self, request):

@@ -7,9 +7,8 @@ from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.cache import parse_etags
 from django.utils.decorators import method_decorator
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, parse_etags
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -113,11 +112,12 @@ class FileDetailApi(APIView):
     def get(self, request, file_id):
         upload = upload_get_for_user(user=request.user, upload_id=file_id)
         if is_cloud_storage():
-            response = HttpResponseRedirect(signed_read_url(upload.key, request=request))
-            response["Cache-Control"] = "private, no-store"
-            return response
+            redirect = HttpResponseRedirect(signed_read_url(upload.key, request=request))
+            redirect["Cache-Control"] = "private, no-store"
+            return redirect
         etag = f'"{upload.sha256}"'
         if_none_match = request.headers.get("If-None-Match")
+        response: HttpResponse | FileResponse
         if if_none_match and (etag in parse_etags(if_none_match) or if_none_match.strip() == "*"):
             response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
         else:
@@ -127,9 +127,10 @@ class FileDetailApi(APIView):
                 raise NotFound("The file's bytes are gone.") from None
             response = FileResponse(fileobj, content_type=upload.content_type)
             response["Content-Length"] = str(upload.size_bytes)
-            response["Content-Disposition"] = content_disposition_header(
-                as_attachment=False, filename=upload.filename
-            )
+            # None only for an empty filename, which sanitize_filename never stores.
+            disposition = content_disposition_header(as_attachment=False, filename=upload.filename)
+            if disposition:
+                response["Content-Disposition"] = disposition
             response["Content-Security-Policy"] = USER_CONTENT_CSP
         response["ETag"] = etag
         response["Cache-Control"] = "private, max-age=0, must-revalidate"

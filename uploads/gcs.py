@@ -27,6 +27,8 @@ class PrivateGoogleCloudStorage(GoogleCloudStorage):
     signBlob API). GCS_ENDPOINT points the client at an emulator.
     """
 
+    _client: Client | None  # set by GoogleCloudStorage.__init__, built on first use
+
     def get_default_settings(self):
         defaults = super().get_default_settings()
         credentials, project_id = _credentials_from_settings()
