@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
@@ -59,7 +60,7 @@ class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    fields = ["sku", "name", "unit_price_cents", "quantity"]
+    fields = ("sku", "name", "unit_price_cents", "quantity")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -72,7 +73,7 @@ class DeliveryTrackingInline(admin.StackedInline):
     model = DeliveryTracking
     extra = 0
     can_delete = False
-    fields = ["carrier", "tracking_number", "status", "estimated_delivery", "timeline"]
+    fields = ("carrier", "tracking_number", "status", "estimated_delivery", "timeline")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -144,7 +145,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "opts": self.model._meta,
                     "form": form,
                     "orders": queryset,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
                 },
             )
         shipped, refused = 0, []
@@ -173,7 +174,7 @@ class OrderAdmin(admin.ModelAdmin):
 class TrackingEventInline(admin.TabularInline):
     model = TrackingEvent
     extra = 0
-    fields = ["occurred_at", "status", "location", "note", "created_at"]
+    fields = ("occurred_at", "status", "location", "note", "created_at")
     readonly_fields = fields
     can_delete = False
 

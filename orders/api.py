@@ -89,7 +89,8 @@ class OrderListApi(APIView):
             sku = serializers.CharField(max_length=SKU_MAX_CHARS)
             quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
-        items = LineSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+        # The stubs leave out the list-only max_length/min_length that many=True accepts.
+        items = LineSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)  # type: ignore[call-arg]
         address_id = serializers.UUIDField()
 
     @extend_schema(responses=OrderOutputSerializer(many=True))

@@ -50,7 +50,7 @@ class UsageDailyInline(admin.TabularInline):
     model = UsageDaily
     extra = 0
     can_delete = False
-    fields = ["date", "composite_renders", "reserved", "prep_renders", "cleanup_renders"]
+    fields = ("date", "composite_renders", "reserved", "prep_renders", "cleanup_renders")
     readonly_fields = fields
     ordering = ["-date"]
     verbose_name_plural = f"usage history (last {USAGE_HISTORY_DAYS} days)"
