@@ -34,9 +34,11 @@ worker: install
 beat: install
 	$(RUN_ENV) $(BIN)/celery -A config beat --loglevel=info --scheduler django_celery_beat.schedulers:DatabaseScheduler
 
+# mypy's Django plugin imports the settings: DEBUG gives them a development SECRET_KEY.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
