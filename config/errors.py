@@ -158,7 +158,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             error_body(
                 "validation_error",
                 "The request body must be JSON (Content-Type: application/json).",
-                {"content_type": [f"Unsupported content type {exc.detail}"]},
+                {"content_type": [str(exc.detail)]},
             ),
             status=status.HTTP_400_BAD_REQUEST,
         )
