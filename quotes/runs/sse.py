@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.request import Request
 
@@ -218,6 +219,7 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
         await wakeups.close()
 
 
+@csrf_exempt  # like every API view: callers authenticate by token or X-Session-Id
 async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse | StreamingHttpResponse:
     """200 text/event-stream of the run's events, or a JSON error (404 when the run is
     unknown, past retention or not the caller's) before any streaming starts."""

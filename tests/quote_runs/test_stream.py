@@ -8,7 +8,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.test import AsyncClient
+from django.test import AsyncClient, Client
 
 from quotes.runs.events import run_event_append
 from quotes.runs.services import quote_run_execute
@@ -233,3 +233,15 @@ def test_run_deleted_mid_stream_ends_the_stream(settings):
         return text
 
     assert asyncio.run(go()) == ""
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_other_methods_are_a_json_405_without_a_csrf_token(completed_run, method):
+    # A token or session client sends no CSRF token: a JSON 405, not Django's HTML 403.
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)(f"/api/quote-runs/{completed_run.id}/stream")
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert response["Allow"] == "GET"
