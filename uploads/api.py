@@ -5,7 +5,7 @@ import tempfile
 
 from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header, parse_etags
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttling import UploadThrottle
-from config.errors import NotFound, ValidationFailed
+from config.errors import NotFound, ValidationFailed, error_body
 from uploads.handlers import SizeLimitUploadHandler, content_length_too_large, too_large
 from uploads.selectors import upload_get_for_user
 from uploads.services import upload_create, upload_create_anonymous, upload_delete
@@ -152,6 +152,14 @@ class SignedObjectView(View):
     writes the body once. The signature in `token` is the only authorization."""
 
     http_method_names = ["get", "put", "head"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """A JSON 405 like every API endpoint (Django's own is an empty HTML page)."""
+        return JsonResponse(
+            error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
+            status=status.HTTP_405_METHOD_NOT_ALLOWED,
+            headers={"Allow": ", ".join(self._allowed_methods())},
+        )
 
     def get(self, request, key):
         signed_token_check(token=request.GET.get("token", ""), key=key, method="GET")

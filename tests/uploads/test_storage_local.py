@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core import signing
+from django.test import Client
 
 from uploads.errors import StorageKeyExists
 from uploads.storage import (
@@ -121,6 +122,19 @@ def test_read_token_does_not_authorize_a_put(client):
     response = client.put(url, data=b"x", content_type="image/jpeg")
     assert response.status_code == 403
     assert not storage_exists(key)
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "delete", "options"])
+def test_other_methods_on_a_signed_url_are_a_json_405(method):
+    # Plain Django's 405 is an empty HTML page; every /api/ error is JSON.
+    client = Client(enforce_csrf_checks=True)
+    url = signed_read_url(upload_key("u", "jpg"))
+
+    response = getattr(client, method)(url)
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert response["Allow"] == "GET, PUT, HEAD"
 
 
 def test_ttl_is_capped_at_seven_days():
