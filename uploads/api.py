@@ -158,7 +158,7 @@ class SignedObjectView(View):
         return JsonResponse(
             error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
             status=status.HTTP_405_METHOD_NOT_ALLOWED,
-            headers={"Allow": ", ".join(self._allowed_methods())},
+            headers={"Allow": ", ".join(name.upper() for name in self.http_method_names)},
         )
 
     def get(self, request, key):
