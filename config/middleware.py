@@ -26,7 +26,10 @@ def _drf_response_to_json(response) -> JsonResponse:
 
 
 class ApiErrorMiddleware:
-    """Turns exceptions escaping plain Django views under /api/ into the API error shape."""
+    """Turns exceptions escaping plain Django views under /api/ into the API error shape.
+
+    Deliberately sync-only and last in MIDDLEWARE: see the comment there.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response

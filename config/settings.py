@@ -53,10 +53,14 @@ INSTALLED_APPS = [
     "orders",
 ]
 
+# Order matters for speed under ASGI, not only for behaviour: Django runs every
+# async-capable middleware in async mode while the handler below it is async, and then each
+# process_request/process_response is a thread hop. A sync-only middleware innermost
+# (ApiErrorMiddleware) makes the whole chain run in one thread: measured 3.0 -> 1.3 ms p50
+# for an empty view, 3.8 -> 2.4 ms for /api/ping (bench/README.md).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.middleware.ApiErrorMiddleware",
     "accounts.middleware.RateLimitHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

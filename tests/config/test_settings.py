@@ -98,3 +98,15 @@ def test_bad_boolean_is_a_clear_configuration_error():
 
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_innermost_middleware_is_sync_only_so_asgi_runs_the_chain_in_one_thread():
+    """An async-capable innermost middleware would put every middleware of the chain in
+    async mode, a thread hop per process_request/process_response (see settings)."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    innermost = import_string(settings.MIDDLEWARE[-1])
+
+    assert getattr(innermost, "async_capable", False) is False
+    assert getattr(innermost, "sync_capable", True) is True
