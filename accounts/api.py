@@ -1,6 +1,5 @@
 """HTTP API of accounts: registration, bearer sessions, addresses, notifications (API.md)."""
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -35,17 +34,10 @@ from accounts.throttling import (
     RegisterThrottle,
     client_ip,
 )
-from config.pagination import CursorPagination
+from config.pagination import CursorPagination, paginated_response
 
 PASSWORD_MAX_CHARS = 1024  # hashing a megabyte-long "password" is a denial of service
 TRUE_VALUES = {"1", "true", "yes", "on"}
-
-
-def paginated(request, view, queryset: QuerySet, serializer_class, context=None) -> Response:
-    paginator = CursorPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    data = serializer_class(page, many=True, context=context or {}).data
-    return paginator.get_paginated_response(data)
 
 
 class UserSerializer(serializers.Serializer):
@@ -172,6 +164,7 @@ class UserPasswordChangeApi(APIView):
 
 class AuthSessionListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
@@ -190,7 +183,13 @@ class AuthSessionListApi(APIView):
     def get(self, request):
         sessions = auth_session_list_for_user(user=request.user)
         context = {"current_session_id": request.auth.pk}
-        return paginated(request, self, sessions, self.OutputSerializer, context)
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=sessions,
+            serializer_class=self.OutputSerializer,
+            context=context,
+        )
 
 
 class AuthSessionDeleteApi(APIView):
@@ -236,11 +235,14 @@ class AddressInputSerializer(serializers.Serializer):
 
 class AddressListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
 
     @extend_schema(responses=AddressOutputSerializer(many=True))
     def get(self, request):
         addresses = address_list_for_user(user=request.user)
-        return paginated(request, self, addresses, AddressOutputSerializer)
+        return paginated_response(
+            request=request, view=self, queryset=addresses, serializer_class=AddressOutputSerializer
+        )
 
     @extend_schema(request=AddressInputSerializer, responses={201: AddressOutputSerializer})
     def post(self, request):
@@ -298,6 +300,7 @@ class NotificationOutputSerializer(serializers.Serializer):
 
 class NotificationListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
 
     @extend_schema(
         parameters=[OpenApiParameter("unread", bool, description="Only unread ones.")],
@@ -306,7 +309,12 @@ class NotificationListApi(APIView):
     def get(self, request):
         unread = request.query_params.get("unread", "").strip().lower() in TRUE_VALUES
         notifications = notification_list_for_user(user=request.user, unread=unread)
-        return paginated(request, self, notifications, NotificationOutputSerializer)
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=notifications,
+            serializer_class=NotificationOutputSerializer,
+        )
 
 
 class NotificationReadApi(APIView):

@@ -23,3 +23,15 @@ class CursorPagination(pagination.CursorPagination):
                 "next": {"type": "string", "nullable": True, "format": "uri"},
             },
         }
+
+
+def paginated_response(*, request, view, queryset, serializer_class, context=None) -> Response:
+    """One {results, next} page of `queryset`, serialized with `serializer_class`.
+
+    Paginates with the view's `pagination_class`: declaring it on the view is also what
+    tells the OpenAPI schema that the list comes wrapped in {results, next}.
+    """
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    data = serializer_class(page, many=True, context=context or {}).data
+    return paginator.get_paginated_response(data)

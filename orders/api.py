@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.pagination import CursorPagination
+from config.pagination import CursorPagination, paginated_response
 from orders.models import TrackingStatus
 from orders.selectors import (
     order_get_for_user,
@@ -63,6 +63,8 @@ class ProductListApi(APIView):
     class Pagination(CursorPagination):
         ordering = "sku"
 
+    pagination_class = Pagination
+
     class OutputSerializer(serializers.Serializer):
         sku = serializers.CharField()
         name = serializers.CharField()
@@ -74,15 +76,19 @@ class ProductListApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request):
-        paginator = self.Pagination()
-        page = paginator.paginate_queryset(product_list_public(), request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=product_list_public(),
+            serializer_class=self.OutputSerializer,
+        )
 
 
 class OrderListApi(APIView):
     """GET /api/orders: the caller's orders, newest first. POST: place an order."""
 
     permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
 
     class InputSerializer(serializers.Serializer):
         class LineSerializer(serializers.Serializer):
@@ -95,11 +101,12 @@ class OrderListApi(APIView):
 
     @extend_schema(responses=OrderOutputSerializer(many=True))
     def get(self, request):
-        paginator = CursorPagination()
-        page = paginator.paginate_queryset(
-            order_list_for_user(user=request.user), request, view=self
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=order_list_for_user(user=request.user),
+            serializer_class=OrderOutputSerializer,
         )
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
     def post(self, request):
