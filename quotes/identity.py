@@ -67,3 +67,23 @@ def caller_owner_q(caller: Caller, *, user_field: str = "user", session_field: s
     if caller.session_id is not None:
         condition |= Q(**{session_field: caller.session_id})
     return condition
+
+
+def owner_session_id(caller: Caller, *, session_id: str | None) -> str | None:
+    """The session a new quote or run belongs to: the body's session_id or X-Session-Id.
+
+    Both given must agree, and an anonymous caller must give one, or nobody could ever
+    read the row back. Raises ValidationFailed otherwise.
+    """
+    if session_id and caller.session_id and session_id != caller.session_id:
+        raise ValidationFailed(
+            "session_id in the body differs from the X-Session-Id header.",
+            details={"session_id": ["Must equal the X-Session-Id header when both are sent."]},
+        )
+    owner_session = session_id or caller.session_id
+    if caller.user is None and not owner_session:
+        raise ValidationFailed(
+            "Anonymous callers need a session id (body session_id or X-Session-Id header).",
+            details={"session_id": ["Required without a bearer token."]},
+        )
+    return owner_session

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from config.errors import Conflict, Gone, NotFound, ValidationFailed
-from quotes.identity import Caller, caller_owner_q
+from config.errors import Conflict, Gone, NotFound
+from quotes.identity import Caller, caller_owner_q, owner_session_id
 from quotes.models import (
     DEFAULT_MAX_FILES,
     DEFAULT_QUOTE_TTL_SECONDS,
@@ -96,17 +96,7 @@ def quote_create(
     body or the X-Session-Id header; an anonymous caller must give one, or nobody could
     ever read the quote back. One INSERT, atomic by itself (no transaction round trips).
     """
-    if session_id and caller.session_id and session_id != caller.session_id:
-        raise ValidationFailed(
-            "session_id in the body differs from the X-Session-Id header.",
-            details={"session_id": ["Must equal the X-Session-Id header when both are sent."]},
-        )
-    session_id = session_id or caller.session_id
-    if caller.user is None and not session_id:
-        raise ValidationFailed(
-            "An anonymous quote needs a session id.",
-            details={"session_id": ["Required without a bearer token (or send X-Session-Id)."]},
-        )
+    session_id = owner_session_id(caller, session_id=session_id)
     price = price_job(schedule_ops=schedule.ops, files=files, ops=ops)
     now = timezone.now()
     return Quote.objects.create(

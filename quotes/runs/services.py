@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import ServiceUnavailable, ValidationFailed
-from quotes.identity import Caller
+from quotes.identity import Caller, owner_session_id
 from quotes.runs.events import run_event_append
 from quotes.runs.models import QuoteRun, QuoteRunEvent, QuoteRunEventType, QuoteRunStatus
 from quotes.runs.providers import ProviderError, provider_get, providers_enabled
@@ -39,17 +39,7 @@ def quote_run_create(
     `providers` must be a subset of the enabled ones (default: all enabled). Raises
     ServiceUnavailable when the queue is unreachable; the run is then already failed.
     """
-    if session_id and caller.session_id and session_id != caller.session_id:
-        raise ValidationFailed(
-            "session_id and X-Session-Id differ.",
-            details={"session_id": ["Must equal the X-Session-Id header when both are sent."]},
-        )
-    owner_session = session_id or caller.session_id
-    if caller.user is None and not owner_session:
-        raise ValidationFailed(
-            "Anonymous quote runs need a session_id (body or X-Session-Id header).",
-            details={"session_id": ["Required without a bearer token."]},
-        )
+    owner_session = owner_session_id(caller, session_id=session_id)
     enabled = providers_enabled()
     if providers is None:
         chosen = enabled
