@@ -1,4 +1,4 @@
-"""Redis connections for pub/sub wake-ups and health; None when REDIS_URL is unset."""
+"""Redis clients for pub/sub wake-ups and health; None when no URL is configured."""
 
 import functools
 
@@ -6,13 +6,17 @@ import redis
 from django.conf import settings
 
 
-@functools.lru_cache(maxsize=1)  # a connection pool (rebuildable configuration), not data
-def redis_client() -> redis.Redis | None:
-    if not settings.REDIS_URL:
-        return None
+@functools.lru_cache(maxsize=4)  # connection pools per URL (rebuildable configuration), not data
+def _client_for(url: str) -> redis.Redis:
     return redis.Redis.from_url(
-        settings.REDIS_URL,
+        url,
         socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
         health_check_interval=30,
     )
+
+
+def redis_client(url: str | None = None) -> redis.Redis | None:
+    """A client of `url` (default REDIS_URL); None when that is empty."""
+    url = settings.REDIS_URL if url is None else url
+    return _client_for(url) if url else None

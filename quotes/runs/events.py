@@ -1,15 +1,14 @@
 """Appending run events (gapless seq under the run's row lock) and their Redis wake-ups."""
 
-import functools
 import logging
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.redis import redis_client
 from quotes.runs.models import (
     TERMINAL_EVENT_TYPES,
     QuoteRun,
@@ -21,31 +20,21 @@ from quotes.runs.models import (
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "quote_run:"
-PUBSUB_SOCKET_TIMEOUT_S = 2
 
 
 def run_channel(run_id) -> str:
     return f"{CHANNEL_PREFIX}{run_id}"
 
 
-@functools.lru_cache(maxsize=4)  # a connection pool per URL (configuration), not data
-def _publisher(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=PUBSUB_SOCKET_TIMEOUT_S,
-        socket_timeout=PUBSUB_SOCKET_TIMEOUT_S,
-    )
-
-
 def run_wakeup_publish(*, run_id, seq: int) -> bool:
     """Tell streams of the run that event `seq` is committed. Only a hint: streams read
     the events from the database, so a lost wake-up costs latency, never an event.
     Failures are logged, never raised."""
-    url = settings.QUOTE_RUN_PUBSUB_URL
-    if not url:
+    client = redis_client(settings.QUOTE_RUN_PUBSUB_URL)
+    if client is None:
         return False
     try:
-        _publisher(url).publish(run_channel(run_id), str(seq))
+        client.publish(run_channel(run_id), str(seq))
     except Exception as exc:
         logger.warning("quote run %s: wake-up publish failed: %s", run_id, exc)
         return False

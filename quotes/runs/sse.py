@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from accounts.authentication import BearerAuthentication
 from config.errors import ApplicationError, ValidationFailed, error_body
 from quotes.identity import caller_identity
-from quotes.runs.events import PUBSUB_SOCKET_TIMEOUT_S, run_channel
+from quotes.runs.events import run_channel
 from quotes.runs.models import TERMINAL_EVENT_TYPES, QuoteRun, QuoteRunEvent, QuoteRunStatus
 from quotes.runs.selectors import quote_run_get_for_caller
 
@@ -116,7 +116,7 @@ class _Wakeups:
             return
         try:
             self.client = aioredis.Redis.from_url(
-                url, socket_connect_timeout=PUBSUB_SOCKET_TIMEOUT_S
+                url, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S
             )
             self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             await self.pubsub.subscribe(self.channel)
