@@ -10,6 +10,7 @@ from config.errors import NotFound
 from quotes.identity import caller_identity
 from quotes.runs.selectors import quote_run_get_for_caller
 from quotes.runs.services import quote_run_create
+from quotes.runs.stream_tokens import quote_run_stream_url
 from quotes.selectors import credit_schedule_active
 from quotes.serializers import JobInputSerializer
 
@@ -32,7 +33,7 @@ class QuoteRunCreateApi(APIView):
         status_url = serializers.SerializerMethodField()
 
         def get_stream_url(self, run) -> str:
-            return reverse("quote-run-stream", kwargs={"run_id": run.id})
+            return quote_run_stream_url(run=run)
 
         def get_status_url(self, run) -> str:
             return reverse("quote-run-detail", kwargs={"run_id": run.id})
@@ -66,6 +67,10 @@ class QuoteRunDetailApi(APIView):
         created_at = serializers.DateTimeField()
         expires_at = serializers.DateTimeField()
         finished_at = serializers.DateTimeField(allow_null=True)
+        stream_url = serializers.SerializerMethodField()
+
+        def get_stream_url(self, run) -> str:
+            return quote_run_stream_url(run=run)
 
         def get_error(self, run) -> str | None:
             """null while nothing failed, like a render's error."""

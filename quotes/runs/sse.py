@@ -3,9 +3,14 @@
 The stream holds no thread and no database connection while idle: it waits on a Redis
 pub/sub wake-up (or a timer when Redis is off or fails) and reads the database through a
 short sync_to_async call that returns its connection to the pool before it yields.
+
+Made for a plain browser EventSource: `?token=` (the capability in `stream_url`) is a
+credential of its own, the stream opens with `retry: <ms>`, and a reconnect after the
+terminal event answers 204, which ends an EventSource for good.
 """
 
 import asyncio
+import enum
 import json
 import logging
 import time
@@ -29,6 +34,7 @@ from quotes.identity import caller_identity
 from quotes.runs.events import run_channel
 from quotes.runs.models import TERMINAL_EVENT_TYPES, QuoteRun, QuoteRunEvent, QuoteRunStatus
 from quotes.runs.selectors import quote_run_get_for_caller
+from quotes.runs.stream_tokens import STREAM_TOKEN_PARAM, stream_token_grants
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +73,30 @@ def _last_event_id(request: HttpRequest) -> int:
     return int(raw)
 
 
-def _run_visible(request: HttpRequest, run_id) -> bool:
-    """Identity as the DRF views see it (bearer token and/or X-Session-Id)."""
+class _Access(enum.Enum):
+    DENIED = "denied"  # unknown, past retention, not the caller's, or a bad token: 404
+    ENDED = "ended"  # the terminal event was already delivered: 204
+    OPEN = "open"
+
+
+def _stream_access(request: HttpRequest, run_id, *, after: int) -> _Access:
+    """A `token` query parameter decides alone (the capability of stream_url); without
+    it, identity as the DRF views see it (bearer token and/or X-Session-Id)."""
     try:
-        drf_request = Request(request, authenticators=[BearerAuthentication()])
-        caller = caller_identity(drf_request)
-        return quote_run_get_for_caller(run_id=run_id, caller=caller) is not None
+        token = request.GET.get(STREAM_TOKEN_PARAM)
+        if token is not None:
+            if not stream_token_grants(token=token, run_id=run_id):
+                return _Access.DENIED
+            run = QuoteRun.objects.live().filter(pk=run_id).first()
+        else:
+            drf_request = Request(request, authenticators=[BearerAuthentication()])
+            run = quote_run_get_for_caller(run_id=run_id, caller=caller_identity(drf_request))
+        if run is None:
+            return _Access.DENIED
+        # A finished run's last event is its terminal one.
+        if run.status != QuoteRunStatus.PROCESSING and after >= run.last_event_id:
+            return _Access.ENDED
+        return _Access.OPEN
     finally:
         connection.close()  # back to the pool: the stream must not hold it
 
@@ -98,7 +122,7 @@ def _read_after(run_id, after: int) -> _Read:
 
 
 _read_after_async = sync_to_async(_read_after, thread_sensitive=False)
-_run_visible_async = sync_to_async(_run_visible, thread_sensitive=False)
+_stream_access_async = sync_to_async(_stream_access, thread_sensitive=False)
 
 
 class _Wakeups:
@@ -176,13 +200,15 @@ def _release_request_thread() -> None:
 
 
 async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
-    """Events with seq > after, then live ones, ending after the terminal event.
+    """`retry: <ms>`, then events with seq > after, then live ones, ending after the
+    terminal event.
 
     Subscribes before the first read so a wake-up between read and wait is never lost;
     without pub/sub it reads every SSE_POLL_INTERVAL_S. With pub/sub it also re-reads at
     every keepalive, so even a lost wake-up costs at most SSE_KEEPALIVE_S.
     """
     _release_request_thread()  # first iteration: the middleware chain has returned
+    yield f"retry: {settings.SSE_RETRY_MS}\n\n".encode()
     wakeups = _Wakeups(run_id)
     last_seq = after
     try:
@@ -221,8 +247,9 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
 
 @csrf_exempt  # like every API view: callers authenticate by token or X-Session-Id
 async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse | StreamingHttpResponse:
-    """200 text/event-stream of the run's events, or a JSON error (404 when the run is
-    unknown, past retention or not the caller's) before any streaming starts."""
+    """200 text/event-stream of the run's events; 204 when Last-Event-ID is already the
+    terminal event's; else a JSON error before any streaming starts (404 when the run is
+    unknown, past retention or not the caller's, or the token is not this run's or expired)."""
     if request.method != "GET":
         return JsonResponse(
             error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
@@ -231,7 +258,7 @@ async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse | Strea
         )
     try:
         after = _last_event_id(request)
-        visible = await _run_visible_async(request, run_id)
+        access = await _stream_access_async(request, run_id, after=after)
     except ApplicationError as exc:
         return JsonResponse(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     except (drf_exceptions.AuthenticationFailed, drf_exceptions.NotAuthenticated) as exc:
@@ -240,8 +267,10 @@ async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse | Strea
             status=401,
             headers={"WWW-Authenticate": BearerAuthentication.keyword},
         )
-    if not visible:
+    if access is _Access.DENIED:
         return JsonResponse(error_body("not_found", "Not found."), status=404)
+    if access is _Access.ENDED:
+        return HttpResponse(status=204)
     response = StreamingHttpResponse(
         run_event_stream(run_id, after), content_type="text/event-stream"
     )

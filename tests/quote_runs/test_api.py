@@ -22,6 +22,7 @@ STATUS_FIELDS = {
     "error",
     "created_at",
     "expires_at",
+    "stream_url",
 }
 
 
@@ -48,14 +49,17 @@ def test_anonymous_run_answers_202_and_completes(api_client, django_capture_on_c
     assert response.status_code == 202, response.json()
     body = response.json()
     run_id = body["run_id"]
+    stream_path, _, stream_query = body["stream_url"].partition("?")
     assert body == {
         "run_id": run_id,
         "status": "processing",
-        "stream_url": f"/api/quote-runs/{run_id}/stream",
+        "stream_url": f"/api/quote-runs/{run_id}/stream?{stream_query}",
         "status_url": f"/api/quote-runs/{run_id}",
     }
+    assert stream_query.startswith("token=")
     status = api_client.get(body["status_url"], HTTP_X_SESSION_ID=SESSION).json()
     assert set(status) >= STATUS_FIELDS
+    assert status["stream_url"].startswith(f"{stream_path}?token=")
     assert status["status"] == "completed"
     assert status["last_event_id"] == QuoteRunEvent.objects.filter(run_id=run_id).count()
     credits = [offer["credits_total"] for offer in status["result"]["offers"]]
