@@ -8,8 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 django_application = get_asgi_application()
 
-# Imported after Django is set up: the guard reads settings.
+# Imported after Django is set up: the guards read settings.
+from config.cors import CorsAsgiMiddleware  # noqa: E402
 from uploads.asgi import UploadBodyLimitMiddleware  # noqa: E402
 
 # Oversized upload bodies are refused before Django spools them to a temporary file.
-application = UploadBodyLimitMiddleware(django_application)
+# CORS outermost: the guards' own answers (413, ...) carry the CORS headers too.
+application = CorsAsgiMiddleware(UploadBodyLimitMiddleware(django_application))

@@ -1,6 +1,7 @@
 """Typed readers of environment variables, the only source of configuration."""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -39,3 +40,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_origins(name: str) -> list[str]:
+    """Comma-separated web origins (`https://shop.example.com`, `http://127.0.0.1:3000`):
+    scheme and host, an optional port, nothing else."""
+    origins = env_list(name, [])
+    for origin in origins:
+        try:
+            url = urlsplit(origin)
+            url.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            url = None
+        if (
+            url is None
+            or url.scheme not in {"http", "https"}
+            or not url.hostname
+            or url.path
+            or url.query
+            or url.fragment
+            or url.username is not None
+        ):
+            raise ImproperlyConfigured(
+                f"{name} must list origins like https://shop.example.com, got {origin!r}"
+            )
+    return origins

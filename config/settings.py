@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_origins, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "corsheaders",
     "config",
     "accounts",
     "quotes",
@@ -58,7 +60,10 @@ INSTALLED_APPS = [
 # process_request/process_response is a thread hop. A sync-only middleware innermost
 # (ApiErrorMiddleware) makes the whole chain run in one thread: measured 3.0 -> 1.3 ms p50
 # for an empty view, 3.8 -> 2.4 ms for /api/ping (bench/README.md).
+# CorsMiddleware is outermost, as django-cors-headers asks: every answer of the middleware
+# below it (redirects, CommonMiddleware, WhiteNoise, errors) gets the CORS headers too.
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.RateLimitHeadersMiddleware",
@@ -89,6 +94,30 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- CORS (browser apps on other origins) ------------------------------------------------
+
+# Origins (scheme://host[:port]) whose pages may call /api/; empty: no Access-Control-*
+# header is ever sent. Bearer tokens and X-Session-Id are headers, not cookies, so
+# credentials (cookies) are never allowed cross-origin.
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_HEADERS = (
+    *cors_default_headers,
+    "x-session-id",
+    "idempotency-key",
+    "last-event-id",
+)
+CORS_EXPOSE_HEADERS = (
+    "retry-after",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "ratelimit",
+    "ratelimit-policy",
+    "idempotent-replayed",
+    "x-request-id",
+)
 
 # --- Database -----------------------------------------------------------------------------
 
@@ -334,6 +363,8 @@ QUOTE_HTTP_PROVIDER_URL = env_str("QUOTE_HTTP_PROVIDER_URL")
 QUOTE_HTTP_PROVIDER_TIMEOUT_S = float(env_str("QUOTE_HTTP_PROVIDER_TIMEOUT_S", "5"))
 QUOTE_HTTP_PROVIDER_RETRIES = env_int("QUOTE_HTTP_PROVIDER_RETRIES", 2)
 SSE_KEEPALIVE_S = env_int("SSE_KEEPALIVE_S", 15)
+# The reconnection delay a stream tells EventSource (its first line, `retry: <ms>`).
+SSE_RETRY_MS = env_int("SSE_RETRY_MS", 1000)
 SSE_POLL_INTERVAL_S = 0.25
 # Redis for stream wake-ups; defaults to REDIS_URL, empty disables pub/sub (streams poll).
 QUOTE_RUN_PUBSUB_URL = env_str("QUOTE_RUN_PUBSUB_URL", REDIS_URL)

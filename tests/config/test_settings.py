@@ -110,3 +110,17 @@ def test_innermost_middleware_is_sync_only_so_asgi_runs_the_chain_in_one_thread(
 
     assert getattr(innermost, "async_capable", False) is False
     assert getattr(innermost, "sync_capable", True) is True
+
+
+def test_cors_middleware_is_outermost_so_every_answer_gets_its_headers():
+    """django-cors-headers: as high as possible, before any middleware that can answer
+    (CommonMiddleware, WhiteNoise, the HTTPS redirect); the innermost stays sync-only."""
+    from django.conf import settings
+
+    middleware = settings.MIDDLEWARE
+
+    assert middleware[0] == "corsheaders.middleware.CorsMiddleware"
+    assert middleware.index("corsheaders.middleware.CorsMiddleware") < middleware.index(
+        "django.middleware.common.CommonMiddleware"
+    )
+    assert middleware[-1] == "config.middleware.ApiErrorMiddleware"
