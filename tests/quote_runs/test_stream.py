@@ -288,9 +288,9 @@ def no_headers(url: str) -> dict:
 
 
 def test_stream_url_alone_reads_the_stream(completed_run, api_client):
-    url = api_client.get(
-        f"/api/quote-runs/{completed_run.id}", HTTP_X_SESSION_ID=SESSION
-    ).json()["stream_url"]
+    url = api_client.get(f"/api/quote-runs/{completed_run.id}", HTTP_X_SESSION_ID=SESSION).json()[
+        "stream_url"
+    ]
 
     response, text = stream(completed_run.id, **no_headers(url))
 
