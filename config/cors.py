@@ -44,7 +44,8 @@ def _merged(headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
     vary = HttpResponse()
     for name, value in headers:
         if name.lower() == VARY:
-            patch_vary_headers(vary, [v.strip() for v in value.decode(HEADER_ENCODING).split(",")])
+            values = [v.strip() for v in value.decode(HEADER_ENCODING).split(",")]
+            patch_vary_headers(vary, [v for v in values if v])
     merged = [(name, value) for name, value in headers if name.lower() != VARY]
     for name, value in extra:
         if name == VARY:

@@ -87,7 +87,7 @@ def _stream_access(request: HttpRequest, run_id, *, after: int) -> _Access:
         if token is not None:
             if not stream_token_grants(token=token, run_id=run_id):
                 return _Access.DENIED
-            run = QuoteRun.objects.live().filter(pk=run_id).first()
+            run = QuoteRun.objects.live().filter(pk=run_id).only("status", "last_event_id").first()
         else:
             drf_request = Request(request, authenticators=[BearerAuthentication()])
             run = quote_run_get_for_caller(run_id=run_id, caller=caller_identity(drf_request))
