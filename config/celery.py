@@ -6,7 +6,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-# DjangoTask adds delay_on_commit()/apply_async_on_commit(): enqueue after the transaction.
-app = Celery("atelier", task_cls="celery.contrib.django.task:DjangoTask")
+# Enqueue with config.queue.enqueue_on_commit, the one way: after the commit, and a broker
+# error compensates and answers 503 (Celery's delay_on_commit would do neither).
+app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -1,5 +1,6 @@
 """Rendering use cases: shops, room sessions, render jobs and their quota bookkeeping."""
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -8,17 +9,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 
 from config.errors import (
     Conflict,
     NotFound,
     PayloadTooLarge,
-    ServiceUnavailable,
     TooManyRequests,
     ValidationFailed,
 )
+from config.queue import enqueue_on_commit
 from rendering import compositor
 from rendering.keys import (
     legacy_url_to_key,
@@ -41,8 +40,7 @@ from uploads.storage import (
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 1000
-# Publishing to a broker that is down raises one of these (kombu wraps most of them).
-BROKER_ERRORS = (KombuError, RedisError, OSError)
+QUEUE_DOWN_ERROR = "The render could not be queued (broker down)."
 
 
 # --- shops ----------------------------------------------------------------------------------
@@ -210,9 +208,11 @@ def render_job_create(
     Never accepts more renders per shop and quota day than daily_quota, whatever the
     concurrency (429 quota_exceeded). The task is published after the reserving
     transaction commits — so a worker always finds the job — and if the broker refuses it
-    the reservation is released and the caller gets 503. Must not run inside an outer
-    transaction.
+    the reservation is released (once: render_job_fail) and ServiceUnavailable (503) comes
+    out of the commit. Inside an outer transaction that is the outermost one's commit.
     """
+    from rendering.tasks import render_job_task  # the task module imports this one
+
     if not room_session.original_room_image_key and (
         room_session.legacy_original_image_url or room_session.legacy_cleaned_image_url
     ):
@@ -248,22 +248,15 @@ def render_job_create(
             placement_scale=scale,
             usage_date=day,
         )
-    _render_job_publish(job)
+        enqueue_on_commit(
+            render_job_task,
+            args=[str(job.pk)],
+            on_broker_error=functools.partial(
+                render_job_fail, job_id=job.pk, error=QUEUE_DOWN_ERROR
+            ),
+            message="Renders cannot be queued right now; nothing was charged. Try again shortly.",
+        )
     return job
-
-
-def _render_job_publish(job: RenderJob) -> None:
-    from rendering.tasks import render_job_task
-
-    try:
-        render_job_task.apply_async(args=[str(job.pk)])
-    except BROKER_ERRORS as exc:
-        logger.warning("render %s: broker unavailable, reservation released: %s", job.pk, exc)
-        render_job_fail(job_id=job.pk, error="The render could not be queued (broker down).")
-        raise ServiceUnavailable(
-            "Renders cannot be queued right now; nothing was charged. Try again shortly.",
-            headers={"Retry-After": "5"},
-        ) from exc
 
 
 def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import ServiceUnavailable, ValidationFailed
+from config.errors import ValidationFailed
+from config.queue import enqueue_on_commit
 from quotes.identity import Caller, owner_session_id
 from quotes.runs.events import run_event_append
 from quotes.runs.models import QuoteRun, QuoteRunEvent, QuoteRunEventType, QuoteRunStatus
@@ -37,8 +38,12 @@ def quote_run_create(
 
     Anonymous callers need a session id (body or X-Session-Id; equal if both).
     `providers` must be a subset of the enabled ones (default: all enabled). Raises
-    ServiceUnavailable when the queue is unreachable; the run is then already failed.
+    ServiceUnavailable (from the commit) when the queue is unreachable; the run is then
+    already failed. May run inside an outer transaction: the task is published when the
+    outermost one commits.
     """
+    from quotes.runs.tasks import quote_run_task  # the task module imports this one
+
     owner_session = owner_session_id(caller, session_id=session_id)
     enabled = providers_enabled()
     if providers is None:
@@ -65,25 +70,24 @@ def quote_run_create(
             created_at=now,
             expires_at=now + settings.QUOTE_RUN_RETENTION,
         )
-        transaction.on_commit(functools.partial(_quote_run_enqueue, run_id=run.id))
+        enqueue_on_commit(
+            quote_run_task,
+            args=[str(run.id)],
+            on_broker_error=functools.partial(quote_run_fail_unqueued, run_id=run.id),
+            message=QUEUE_DOWN_ERROR,
+        )
     return run
 
 
-def _quote_run_enqueue(*, run_id) -> None:
-    from quotes.runs.tasks import quote_run_task
-
-    try:
-        quote_run_task.delay(str(run_id))
-    except Exception as exc:
-        logger.warning("quote run %s: enqueue failed: %s", run_id, exc)
-        run_event_append(
-            run_id=run_id,
-            event_type=QuoteRunEventType.RUN_FAILED,
-            key=TERMINAL_KEY,
-            data={"error": QUEUE_DOWN_ERROR},
-            error=QUEUE_DOWN_ERROR,
-        )
-        raise ServiceUnavailable(QUEUE_DOWN_ERROR) from exc
+def quote_run_fail_unqueued(*, run_id) -> None:
+    """End a run whose task the broker refused: its terminal event, appended once."""
+    run_event_append(
+        run_id=run_id,
+        event_type=QuoteRunEventType.RUN_FAILED,
+        key=TERMINAL_KEY,
+        data={"error": QUEUE_DOWN_ERROR},
+        error=QUEUE_DOWN_ERROR,
+    )
 
 
 def quote_run_execute(*, run_id) -> QuoteRun | None:

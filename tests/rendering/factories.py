@@ -4,6 +4,7 @@ import io
 
 import factory
 from django.core.files.base import ContentFile
+from django.test import TestCase
 from PIL import Image
 
 from rendering.keys import room_upload_key
@@ -60,3 +61,10 @@ def confirmed_session(shop: Shop, *, size=(200, 100), color=(0, 0, 255)) -> Room
     session = RoomSessionFactory(shop=shop)
     put_room_photo(session, image_bytes(size, color))
     return room_session_confirm(session=session)
+
+
+def post_render(client, body):
+    """POST /api/renders and publish what it enqueued: the test's transaction never commits,
+    so the on-commit publish runs when the request is done, as a real commit would."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post("/api/renders", body, format="json")

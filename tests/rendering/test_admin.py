@@ -5,7 +5,12 @@ from django.test import Client
 
 from rendering.models import RenderJob
 from rendering.quota import quota_day, quota_reserve
-from tests.rendering.factories import ShopFactory, confirmed_session, product_upload
+from tests.rendering.factories import (
+    ShopFactory,
+    confirmed_session,
+    post_render,
+    product_upload,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +27,14 @@ def rendered(user, auth_client):
     shop = ShopFactory(owner=user, name="Corner Loft", daily_quota=4)
     session = confirmed_session(shop)
     product = product_upload(user)
-    response = auth_client.post(
-        "/api/renders",
+    response = post_render(
+        auth_client,
         {
             "shop_id": str(shop.pk),
             "room_session_id": str(session.pk),
             "product_image_id": str(product.pk),
             "placement": {"x": 0.5, "y": 0.5, "scale": 0.5},
         },
-        format="json",
     )
     assert response.status_code == 202
     assert quota_reserve(shop_id=shop.pk, day=quota_day(shop=shop))  # one in flight

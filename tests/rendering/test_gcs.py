@@ -13,6 +13,7 @@ from tests.rendering.factories import (
     RoomSessionFactory,
     ShopFactory,
     image_bytes,
+    post_render,
     product_png,
     product_upload,
     put_room_photo,
@@ -58,15 +59,14 @@ def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, au
     assert (original.format, original.size) == ("JPEG", (200, 100))
 
     product = product_upload(user, product_png((40, 40), (255, 0, 0, 255)))
-    response = auth_client.post(
-        "/api/renders",
+    response = post_render(
+        auth_client,
         {
             "shop_id": str(shop.pk),
             "room_session_id": created["id"],
             "product_image_id": str(product.pk),
             "placement": {"x": 0.25, "y": 0.5, "scale": 0.2},
         },
-        format="json",
     )
     assert response.status_code == 202, response.json()
 
@@ -115,15 +115,14 @@ def test_missing_object_in_the_bucket_fails_the_render_and_refunds(bucket, auth_
     product = product_upload(user, product_png())
     storage_delete(product.key)
 
-    response = auth_client.post(
-        "/api/renders",
+    response = post_render(
+        auth_client,
         {
             "shop_id": str(shop.pk),
             "room_session_id": str(session.pk),
             "product_image_id": str(product.pk),
             "placement": {"x": 0.5, "y": 0.5, "scale": 0.5},
         },
-        format="json",
     )
 
     detail = auth_client.get(f"/api/renders/{response.json()['id']}").json()

@@ -26,6 +26,7 @@ from tests.rendering.factories import (
     ShopFactory,
     confirmed_session,
     image_bytes,
+    post_render,
     product_png,
     product_upload,
     put_room_photo,
@@ -64,10 +65,6 @@ def render_body(shop, session, product, **placement):
         "product_image_id": str(product.pk),
         "placement": {**PLACEMENT, **placement},
     }
-
-
-def post_render(client, body):
-    return client.post("/api/renders", body, format="json")
 
 
 def usage(shop) -> UsageDaily:
