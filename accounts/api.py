@@ -34,6 +34,7 @@ from accounts.throttling import (
     RegisterThrottle,
     client_ip,
 )
+from config.idempotency import idempotent
 from config.pagination import CursorPagination, paginated_response
 
 PASSWORD_MAX_CHARS = 1024  # hashing a megabyte-long "password" is a denial of service
@@ -82,6 +83,7 @@ class UserRegisterApi(APIView):
         pass
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -100,6 +102,7 @@ class UserLoginApi(APIView):
         password = password_field()
 
     @extend_schema(request=InputSerializer, responses={200: LoginOutputSerializer})
+    @idempotent(store=False)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -115,6 +118,7 @@ class UserLogoutApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
+    @idempotent
     def post(self, request):
         auth_session_delete(session=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -124,6 +128,7 @@ class UserLogoutAllApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
+    @idempotent
     def post(self, request):
         auth_session_delete_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -150,6 +155,7 @@ class UserPasswordChangeApi(APIView):
         new_password = password_field()
 
     @extend_schema(request=InputSerializer, responses={200: LoginOutputSerializer})
+    @idempotent(store=False)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -245,6 +251,7 @@ class AddressListCreateApi(APIView):
         )
 
     @extend_schema(request=AddressInputSerializer, responses={201: AddressOutputSerializer})
+    @idempotent
     def post(self, request):
         serializer = AddressInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -279,6 +286,7 @@ class AddressSetDefaultApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=AddressOutputSerializer)
+    @idempotent
     def post(self, request, address_id):
         address = address_set_default(user=request.user, address_id=address_id)
         return Response(AddressOutputSerializer(address).data)
@@ -321,6 +329,7 @@ class NotificationReadApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=NotificationOutputSerializer)
+    @idempotent
     def post(self, request, notification_id):
         notification = notification_mark_read(user=request.user, notification_id=notification_id)
         return Response(NotificationOutputSerializer(notification).data)
@@ -333,6 +342,7 @@ class NotificationReadAllApi(APIView):
         marked_read = serializers.IntegerField()
 
     @extend_schema(request=None, responses=OutputSerializer)
+    @idempotent
     def post(self, request):
         marked = notification_mark_all_read(user=request.user)
         return Response(self.OutputSerializer({"marked_read": marked}).data)

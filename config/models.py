@@ -1,6 +1,7 @@
-"""Shared model plumbing and the scheduler lease table."""
+"""Shared model plumbing: the scheduler lease table and the Idempotency-Key records."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class SchedulerLease(models.Model):
@@ -20,3 +21,45 @@ class SchedulerLease(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class IdempotencyKeyState(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+
+
+class IdempotencyKey(models.Model):
+    """One Idempotency-Key of one caller on one method and path, and the answer it got.
+
+    Written only by `config.idempotency`: inserted `running` under a lease before the
+    request runs, answered in the same transaction as the request's change, `completed`
+    once the after-commit work (task publishing) succeeded. `response_body` is the exact
+    JSON text that was sent, so a replay is byte for byte the first answer.
+    """
+
+    scope = models.CharField(max_length=200, help_text="user:<id>, session:<id> or ip:<addr>")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="HMAC-SHA256 of the parsed request")
+    state = models.CharField(
+        max_length=10, choices=IdempotencyKeyState.choices, default=IdempotencyKeyState.RUNNING
+    )
+    lease = models.UUIDField(help_text="Token of the request that holds the key")
+    locked_until = models.DateTimeField(help_text="A running key is free to take after this")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "idempotency key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "method", "path", "key"], name="idempotency_key_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self):
+        return f"{self.method} {self.path} {self.key}"

@@ -340,7 +340,18 @@ CLEANUPS = {
         "rendering.services.render_job_reap_stuck",
         env_int("RENDER_REAPER_INTERVAL_S", 60),
     ),
+    "idempotency_keys": (
+        "config.idempotency.idempotency_key_cleanup",
+        env_int("IDEMPOTENCY_KEY_CLEANUP_INTERVAL_S", 3600),
+    ),
 }
+
+# --- Idempotency keys ---------------------------------------------------------------------
+
+# How long a key's answer is replayed (then the cleanup deletes it).
+IDEMPOTENCY_KEY_TTL_S = env_int("IDEMPOTENCY_KEY_TTL_S", 24 * 3600)
+# How long a running request holds its key; a holder that died frees it after this.
+IDEMPOTENCY_LOCK_S = env_int("IDEMPOTENCY_LOCK_S", 60)
 
 # --- Accounts -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.idempotency import idempotent
 from config.pagination import CursorPagination, paginated_response
 from orders.models import TrackingStatus
 from orders.selectors import (
@@ -109,6 +110,7 @@ class OrderListApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -138,6 +140,7 @@ class OrderCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=OrderOutputSerializer)
+    @idempotent
     def post(self, request, order_id: uuid.UUID):
         order = order_cancel(user=request.user, order_id=order_id)
         return Response(OrderOutputSerializer(order).data)
@@ -177,6 +180,7 @@ class TrackingEventCreateApi(APIView):
         estimated_delivery = serializers.DateField(required=False, allow_null=True)
 
     @extend_schema(request=InputSerializer, responses={201: TrackingEventOutputSerializer})
+    @idempotent
     def post(self, request, order_id: uuid.UUID):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

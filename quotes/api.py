@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import NotFound, ValidationFailed
+from config.idempotency import idempotent
 from quotes.identity import SESSION_ID_HEADER, SESSION_ID_RULE, caller_identity, session_id_is_valid
 from quotes.selectors import (
     credit_schedule_active,
@@ -49,6 +50,7 @@ class QuoteCreateApi(APIView):
         responses={201: OutputSerializer},
         parameters=[SESSION_HEADER_PARAMETER],
     )
+    @idempotent
     def post(self, request):
         caller = caller_identity(request)
         schedule = credit_schedule_active()
@@ -97,6 +99,7 @@ class QuoteUseApi(APIView):
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(request=None, responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])
+    @idempotent
     def post(self, request, quote_id):
         quote = quote_use(quote_id=quote_id, caller=caller_identity(request))
         return Response(self.OutputSerializer(quote).data)
@@ -108,6 +111,7 @@ class QuoteExpireApi(APIView):
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(request=None, responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])
+    @idempotent
     def post(self, request, quote_id):
         quote = quote_expire(quote_id=quote_id, caller=caller_identity(request))
         return Response(self.OutputSerializer(quote).data)

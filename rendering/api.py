@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.idempotency import idempotent
 from rendering.keys import room_upload_key
 from rendering.models import PLACEMENT_SCALE_MAX, PLACEMENT_SCALE_MIN, validate_timezone
 from rendering.selectors import (
@@ -58,6 +59,7 @@ class ShopCreateApi(APIView):
         created_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @idempotent
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -104,6 +106,7 @@ class RoomSessionCreateApi(APIView):
         upload = UploadSerializer()
 
     @extend_schema(request=None, responses={201: OutputSerializer})
+    @idempotent
     def post(self, request, shop_id):
         shop = shop_get_for_user(user=request.user, shop_id=shop_id)
         session = room_session_create(shop=shop, created_by=request.user)
@@ -143,6 +146,7 @@ class RoomSessionConfirmApi(APIView):
     OutputSerializer = RoomSessionOutputSerializer
 
     @extend_schema(request=None, responses={200: RoomSessionOutputSerializer})
+    @idempotent
     def post(self, request, room_session_id):
         session = room_session_get_for_user(user=request.user, room_session_id=room_session_id)
         session = room_session_confirm(session=session)
@@ -158,6 +162,7 @@ class RoomSessionCleanedApi(APIView):
         upload_id = serializers.UUIDField()
 
     @extend_schema(request=InputSerializer, responses={200: RoomSessionOutputSerializer})
+    @idempotent
     def post(self, request, room_session_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -190,6 +195,7 @@ class RenderCreateApi(APIView):
         status = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @idempotent
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.throttling import UploadThrottle
 from config.errors import NotFound, ValidationFailed, error_body
+from config.idempotency import idempotent
 from uploads.handlers import SizeLimitUploadHandler, content_length_too_large, too_large
 from uploads.selectors import upload_get_for_user
 from uploads.services import upload_create, upload_create_anonymous, upload_delete
@@ -78,7 +79,10 @@ class UploadCreateApi(APIView):
     @extend_schema(
         request={"multipart/form-data": InputSerializer}, responses={201: UploadOutputSerializer}
     )
-    def post(self, request):
+    def initial(self, request, *args, **kwargs):
+        """After authentication, permission and rate checks, and before anything parses the
+        body (the Idempotency-Key fingerprint does, ahead of the handler)."""
+        super().initial(request, *args, **kwargs)
         # Refuse on the declared length before a byte of the body is parsed; the handler
         # below cuts off bodies that lie or don't declare one.
         if content_length_too_large(request.META):
@@ -89,6 +93,9 @@ class UploadCreateApi(APIView):
             MemoryFileUploadHandler(django_request),
             TemporaryFileUploadHandler(django_request),
         ]
+
+    @idempotent
+    def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         uploaded = serializer.validated_data["file"]

@@ -1,5 +1,6 @@
 """Uploads: validate, store, record, delete; the anonymous-uploads owner and its cleanup."""
 
+import functools
 import hashlib
 import logging
 import re
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Forbidden, PayloadTooLarge, UnsupportedMediaType
+from config.transactions import on_rollback
 from uploads.models import UploadedFile
 from uploads.selectors import SYSTEM_USER_EMAIL, upload_get_for_user
 from uploads.storage import storage_delete, storage_save, upload_key
@@ -77,7 +79,9 @@ def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
     """Validate `fileobj` by its bytes, store it under a fresh key and record it.
 
     Nothing is left behind on failure: the object is written only after validation, and
-    deleted again if the row cannot be inserted.
+    deleted again if the row cannot be inserted or, inside an outer transaction opened by
+    config.transactions.atomic_with_undo (an Idempotency-Key request), if that one does not
+    commit. A row never exists without its object.
     """
     size, sha256 = _measure(fileobj)
     if size > settings.MAX_UPLOAD_BYTES:
@@ -90,7 +94,7 @@ def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
     key = storage_save(upload_key(owner.pk, info.ext), fileobj, content_type=info.content_type)
     try:
         with transaction.atomic():
-            return UploadedFile.objects.create(
+            upload = UploadedFile.objects.create(
                 owner=owner,
                 key=key,
                 filename=sanitize_filename(filename, ext=info.ext),
@@ -103,6 +107,8 @@ def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
     except BaseException:
         storage_delete(key)
         raise
+    on_rollback(functools.partial(storage_delete, key))
+    return upload
 
 
 def upload_create_anonymous(*, fileobj, filename: str) -> UploadedFile:

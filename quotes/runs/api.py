@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import NotFound
+from config.idempotency import idempotent
 from quotes.identity import caller_identity
 from quotes.runs.selectors import quote_run_get_for_caller
 from quotes.runs.services import quote_run_create
@@ -39,6 +40,7 @@ class QuoteRunCreateApi(APIView):
             return reverse("quote-run-detail", kwargs={"run_id": run.id})
 
     @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @idempotent
     def post(self, request):
         caller = caller_identity(request)
         schedule = credit_schedule_active()
