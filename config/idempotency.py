@@ -25,7 +25,6 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +55,9 @@ SESSION_ID_HEADER = "X-Session-Id"
 KEY_MAX_CHARS = 255
 # Claim attempts when the record vanishes between the insert and the read (a 5xx released it).
 CLAIM_ATTEMPTS = 5
+# Retry-After of a 409 in flight: most requests finish well within a second; the lease
+# (IDEMPOTENCY_LOCK_S) only bounds how long a crashed holder keeps the key.
+IN_FLIGHT_RETRY_AFTER_S = 1
 FILE_HASH_CHUNK_BYTES = 1024 * 1024
 _FINGERPRINT_SALT = "atelier.idempotency.fingerprint"
 _SCOPE_MAX_CHARS = IdempotencyKey._meta.get_field("scope").max_length or 200
@@ -186,6 +188,7 @@ def _insert_running(
         "state": IdempotencyKeyState.RUNNING.value,
         "lease": lease,
         "locked_until": now + _lock_duration(),
+        "response_body": "",
         "created_at": now,
     }
     opts = IdempotencyKey._meta
@@ -204,10 +207,6 @@ def _insert_running(
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
-
-
-def _retry_after_s(until: datetime, now: datetime) -> int:
-    return max(1, math.ceil((until - now).total_seconds()))
 
 
 def _replay(record: IdempotencyKey) -> Response:
@@ -240,9 +239,7 @@ def _claim(*, ident: dict[str, str], fingerprint: Fingerprint) -> _Claim | Respo
             # Completed, or its process died after the commit: the change is there.
             return _replay(record)
         if record.locked_until > now:
-            raise IdempotencyKeyInUse(
-                headers={"Retry-After": str(_retry_after_s(record.locked_until, now))}
-            )
+            raise IdempotencyKeyInUse(headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)})
         taken = IdempotencyKey.objects.filter(
             pk=record.pk,
             lease=record.lease,
@@ -253,7 +250,7 @@ def _claim(*, ident: dict[str, str], fingerprint: Fingerprint) -> _Claim | Respo
         if taken:
             logger.warning("idempotency key %s: lease expired, taken over", record.pk)
             return _Claim(record_id=record.pk, lease=lease)
-    raise IdempotencyKeyInUse(headers={"Retry-After": "1"})
+    raise IdempotencyKeyInUse(headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)})
 
 
 def _stored_answer(response) -> tuple[int, str] | None:
@@ -301,7 +298,7 @@ def _run_once(view, request, handler: Callable, args, kwargs, claim: _Claim):
             answered = True
     except _LeaseLost:
         logger.warning("idempotency key %s: lease lost while running, rolled back", claim.record_id)
-        raise IdempotencyKeyInUse(headers={"Retry-After": "1"}) from None
+        raise IdempotencyKeyInUse(headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)}) from None
     except Exception as exc:
         if answered:
             # The commit failed, or an on-commit hook did (a task the broker refused, its
