@@ -5,6 +5,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -17,7 +18,14 @@ from config.errors import Forbidden, PayloadTooLarge, UnsupportedMediaType
 from config.transactions import on_rollback
 from uploads.models import UploadedFile
 from uploads.selectors import SYSTEM_USER_EMAIL, upload_get_for_user
-from uploads.storage import storage_delete, storage_save, upload_key
+from uploads.storage import (
+    UPLOADS_PREFIX,
+    storage_delete,
+    storage_listdir,
+    storage_modified_at,
+    storage_save,
+    upload_key,
+)
 from uploads.validation import sniff_image
 
 logger = logging.getLogger(__name__)
@@ -168,3 +176,31 @@ def anonymous_upload_cleanup() -> dict[str, int]:
     if rows:
         logger.info("anonymous upload cleanup: %d rows, %d objects deleted", rows, objects)
     return {"anonymous_uploads_deleted": rows, "anonymous_objects_deleted": objects}
+
+
+def upload_orphans_sweep(*, older_than: timedelta, delete: bool) -> dict[str, int]:
+    """Find (and with `delete`, remove) objects under uploads/ that no row references and
+    that are older than `older_than`: what a process killed between writing an upload's
+    object and committing its row leaves behind. Younger objects may belong to an upload
+    still in flight and are never touched. Lists the whole prefix: run it by hand or from
+    cron (`manage.py upload_orphans`), not on every beat tick."""
+    cutoff = timezone.now() - older_than
+    found = deleted = 0
+    owners, _ = storage_listdir(UPLOADS_PREFIX)
+    for owner in owners:
+        _, names = storage_listdir(f"{UPLOADS_PREFIX}/{owner}")
+        for start in range(0, len(names), CLEANUP_BATCH):
+            keys = [
+                f"{UPLOADS_PREFIX}/{owner}/{name}" for name in names[start : start + CLEANUP_BATCH]
+            ]
+            known = set(UploadedFile.objects.filter(key__in=keys).values_list("key", flat=True))
+            for key in keys:
+                if key in known or storage_modified_at(key) >= cutoff:
+                    continue
+                found += 1
+                if delete:
+                    storage_delete(key)
+                    deleted += 1
+    if found:
+        logger.info("upload orphans: %d found, %d deleted", found, deleted)
+    return {"orphans_found": found, "orphans_deleted": deleted}

@@ -7,7 +7,7 @@ here on demand and never stored.
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -28,9 +28,12 @@ GCS_NO_OVERWRITE_HEADER = "x-goog-if-generation-match"
 # --- keys -----------------------------------------------------------------------------------
 
 
+UPLOADS_PREFIX = "uploads"
+
+
 def upload_key(owner_id, ext: str) -> str:
     """A fresh key for a user's upload: uploads/<owner>/<uuid>.<ext>."""
-    return f"uploads/{owner_id}/{uuid.uuid4()}.{ext.lower().lstrip('.')}"
+    return f"{UPLOADS_PREFIX}/{owner_id}/{uuid.uuid4()}.{ext.lower().lstrip('.')}"
 
 
 # --- objects --------------------------------------------------------------------------------
@@ -74,6 +77,18 @@ def storage_delete(key: str) -> None:
 
 def storage_size(key: str) -> int:
     return default_storage.size(key)
+
+
+def storage_listdir(prefix: str) -> tuple[list[str], list[str]]:
+    """(sub-folders, object names) directly under `prefix`; ([], []) when there is none."""
+    try:
+        return default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return [], []
+
+
+def storage_modified_at(key: str) -> datetime:
+    return default_storage.get_modified_time(key)
 
 
 def is_cloud_storage() -> bool:
