@@ -33,6 +33,21 @@ def pytest_runtest_setup(item):
         _missing("needs Redis: set REDIS_URL=redis://...")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests run on a fresh WAL file, like the `make run` default, never in memory.
+
+    Django's default SQLite test database is in memory with a shared cache. There, threads
+    lock whole tables and a conflicting reader fails at once with "database table is
+    locked" (SQLITE_LOCKED ignores busy_timeout), which the embedded default never does:
+    on a WAL file readers never wait and writers queue on busy_timeout. Same OPTIONS
+    (IMMEDIATE transactions, WAL, busy timeout), only the file is a per-run temporary one.
+    """
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/tests/e2e/" in str(item.fspath):
