@@ -47,20 +47,15 @@ def caller_identity(request) -> Caller:
     return Caller(user=user, session_id=session_id)
 
 
-def caller_may_see(caller: Caller, *, user_id, session_id: str | None) -> bool:
-    """A row owned by (user_id, session_id) is visible to its user (by token) or to a
-    caller whose session id equals the row's; to nobody else."""
-    if user_id is not None and caller.user_id is not None and str(user_id) == str(caller.user_id):
-        return True
-    return (
-        session_id is not None
-        and caller.session_id is not None
-        and (session_id == caller.session_id)
-    )
+def caller_owner_q(
+    caller: Caller, *, user_field: str = "user", session_field: str = "session_id"
+) -> Q:
+    """The one ownership rule of quotes and quote runs, as a queryset filter: a row is
+    visible to its user (by token) or to a caller whose session id equals the row's; to
+    nobody else (matches nothing for an anonymous caller without a session id).
 
-
-def caller_owner_q(caller: Caller, *, user_field: str = "user", session_field: str = "session_id"):
-    """The same rule as caller_may_see as a queryset filter (matches nothing for nobody)."""
+    A row without a session stores NULL there, never "", so it matches no caller's session.
+    """
     condition = Q(pk__in=[])
     if caller.user_id is not None:
         condition |= Q(**{f"{user_field}_id": caller.user_id})

@@ -144,6 +144,7 @@ class Quote(models.Model):
                 condition=Q(expires_at__gt=models.F("created_at")),
                 name="quote_expires_after_created",
             ),
+            models.CheckConstraint(condition=~Q(session_id=""), name="quote_session_not_blank"),
         ]
 
     def __str__(self):

@@ -48,7 +48,8 @@ class QuoteRun(models.Model):
         on_delete=models.CASCADE,
         related_name="quote_runs",
     )
-    session_id = models.CharField(max_length=128, blank=True, default="")
+    # NULL, not "", when absent (as on Quote): no caller's session ever equals a missing one.
+    session_id = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(
         max_length=16, choices=QuoteRunStatus.choices, default=QuoteRunStatus.PROCESSING
     )
@@ -74,9 +75,10 @@ class QuoteRun(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(user__isnull=False) | ~Q(session_id=""),
+                condition=Q(user__isnull=False) | Q(session_id__isnull=False),
                 name="quote_run_has_owner",
             ),
+            models.CheckConstraint(condition=~Q(session_id=""), name="quote_run_session_not_blank"),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=models.F("created_at")),
                 name="quote_run_expires_after_created",

@@ -64,7 +64,7 @@ def quote_run_create(
     with transaction.atomic():
         run = QuoteRun.objects.create(
             user=caller.user,
-            session_id=owner_session or "",
+            session_id=owner_session,
             job={"files": files, "ops": ops, "schedule": schedule.snapshot()},
             providers=chosen,
             created_at=now,

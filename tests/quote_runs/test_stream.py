@@ -169,7 +169,7 @@ def test_others_get_404_and_a_bad_token_401(completed_run, make_user):
 
 def test_owner_by_token_may_stream(make_user):
     owner = make_user()
-    run = quote_run_execute(run_id=QuoteRunFactory(user=owner, session_id="").id)
+    run = quote_run_execute(run_id=QuoteRunFactory(user=owner, session_id=None).id)
 
     response, text = stream(
         run.id, **{"X-Session-Id": None, "Authorization": f"Bearer {client_for(owner).token}"}

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIRequestFactory
 
 from config.errors import ValidationFailed
-from quotes.identity import Caller, caller_identity, caller_may_see
+from quotes.identity import Caller, caller_identity
 from quotes.models import CreditSchedule
 from quotes.serializers import JobInputSerializer
 
@@ -89,18 +89,3 @@ def test_caller_identity_rejects_malformed_session_ids(value):
     with pytest.raises(ValidationFailed) as raised:
         caller_identity(_request(HTTP_X_SESSION_ID=value))
     assert "X-Session-Id" in raised.value.details
-
-
-def test_caller_may_see_owner_or_same_session_only():
-    class U:
-        pk = "u1"
-
-    owner = Caller(user=U(), session_id=None)
-    session = Caller(user=None, session_id="s" * 16)
-    nobody = Caller(user=None, session_id=None)
-
-    assert caller_may_see(owner, user_id="u1", session_id=None)
-    assert caller_may_see(session, user_id="u1", session_id="s" * 16)
-    assert not caller_may_see(session, user_id=None, session_id="t" * 16)
-    assert not caller_may_see(nobody, user_id=None, session_id=None)
-    assert not caller_may_see(owner, user_id="u2", session_id="s" * 16)
