@@ -16,11 +16,10 @@ from uploads.storage import signed_read_url
 THUMB_LIST_PX = 48
 THUMB_DETAIL_PX = 240
 USAGE_HISTORY_DAYS = 30
-ADMIN_URL_TTL = timedelta(hours=1)
 
 
 def _thumbnail(key: str, *, label: str, height: int) -> str:
-    url = signed_read_url(key, ttl=ADMIN_URL_TTL) if key else None
+    url = signed_read_url(key) if key else None
     return mark_safe(  # noqa: S308 - the template autoescapes every value
         render_to_string(
             "admin/rendering/thumbnail.html", {"url": url, "label": label, "height": height}

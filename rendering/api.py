@@ -1,8 +1,5 @@
 """HTTP endpoints of shops, room sessions and renders (API.md, Rendering)."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
@@ -28,17 +25,13 @@ from rendering.services import (
 )
 from uploads.storage import signed_read_url, signed_upload
 
-# API.md: every URL handed out lives at most an hour.
-SIGNED_URL_MAX_TTL = timedelta(hours=1)
-
 
 def signed_url(key: str, request) -> str | None:
-    """A freshly signed GET URL for a stored key (None for no key). Never stored."""
+    """A freshly signed GET URL for a stored key (None for no key). Never stored; its
+    lifetime is uploads.storage's one rule (≤ 1 h)."""
     if not key:
         return None
-    return signed_read_url(
-        key, ttl=min(settings.SIGNED_URL_TTL, SIGNED_URL_MAX_TTL), request=request
-    )
+    return signed_read_url(key, request=request)
 
 
 class ShopCreateApi(APIView):
@@ -113,7 +106,6 @@ class RoomSessionCreateApi(APIView):
         upload = signed_upload(
             room_upload_key(shop_id=shop.pk, session_id=session.pk),
             content_type="image/jpeg",
-            ttl=min(settings.SIGNED_URL_TTL, SIGNED_URL_MAX_TTL),
             request=request,
         )
         body = self.OutputSerializer({"id": session.pk, "upload": upload}).data

@@ -13,9 +13,7 @@ from google.oauth2 import service_account
 from storages.backends.gcloud import GoogleCloudStorage
 
 from uploads.errors import StorageKeyExists
-
-# The V4 signing limit of Cloud Storage.
-MAX_SIGNED_URL_TTL = timedelta(days=7)
+from uploads.storage import signed_ttl
 
 
 @deconstructible
@@ -39,7 +37,7 @@ class PrivateGoogleCloudStorage(GoogleCloudStorage):
                 "default_acl": None,
                 "file_overwrite": False,
                 "querystring_auth": True,
-                "expiration": settings.SIGNED_URL_TTL,
+                "expiration": signed_ttl(),
                 # Downloads above this spill to a temporary file instead of memory.
                 "max_memory_size": settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
                 "iam_sign_blob": credentials is None and not settings.GCS_ENDPOINT,
@@ -92,12 +90,12 @@ class PrivateGoogleCloudStorage(GoogleCloudStorage):
         content_type: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> str:
-        """A V4 signed URL for one method on one object."""
+        """A V4 signed URL for one method on one object, valid for signed_ttl(ttl)."""
         name = self._normalize_name(name)
         blob = self.bucket.blob(name)
         params = {
             "version": "v4",
-            "expiration": min(ttl, MAX_SIGNED_URL_TTL),
+            "expiration": signed_ttl(ttl),
             "method": method,
         }
         if content_type:

@@ -18,8 +18,10 @@ from django.urls import reverse
 
 from uploads.errors import SignatureInvalid, StorageKeyExists
 
-# Cloud Storage's V4 limit; local URLs follow the same rule so clients see one behaviour.
-MAX_SIGNED_URL_TTL = timedelta(days=7)
+# API.md: a signed URL handed out lives at most an hour, whatever SIGNED_URL_TTL_S says
+# (well under Cloud Storage's 7-day V4 limit). The one home of that rule is signed_ttl.
+SIGNED_URL_MAX_TTL = timedelta(hours=1)
+SIGNED_URL_MIN_TTL = timedelta(seconds=1)
 SIGNING_SALT = "uploads.signed-url"
 SIGNED_URL_VIEW = "uploads:signed-object"
 GCS_NO_OVERWRITE_HEADER = "x-goog-if-generation-match"
@@ -99,10 +101,11 @@ def is_cloud_storage() -> bool:
 # --- signed URLs ----------------------------------------------------------------------------
 
 
-def signed_ttl(ttl: timedelta | None) -> timedelta:
-    """The TTL to sign with: the setting by default, never above 7 days, at least 1 s."""
+def signed_ttl(ttl: timedelta | None = None) -> timedelta:
+    """The lifetime of every signed URL, on any backend: `ttl`, else SIGNED_URL_TTL,
+    capped at SIGNED_URL_MAX_TTL (1 h, API.md) and at least SIGNED_URL_MIN_TTL."""
     ttl = settings.SIGNED_URL_TTL if ttl is None else ttl
-    return max(timedelta(seconds=1), min(ttl, MAX_SIGNED_URL_TTL))
+    return max(SIGNED_URL_MIN_TTL, min(ttl, SIGNED_URL_MAX_TTL))
 
 
 def signed_read_url(key: str, *, ttl: timedelta | None = None, request=None) -> str:
@@ -159,7 +162,7 @@ def signed_token_check(*, token: str, key: str, method: str) -> dict:
         payload = signing.loads(
             token,
             salt=SIGNING_SALT,
-            max_age=MAX_SIGNED_URL_TTL,
+            max_age=SIGNED_URL_MAX_TTL,
         )
     except signing.SignatureExpired as exc:
         raise SignatureInvalid("This URL has expired.", details={"reason": "expired"}) from exc

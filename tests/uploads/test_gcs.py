@@ -118,9 +118,14 @@ def test_signed_read_url_shape_ttl_and_content(bucket, emulator):
     assert response.content == data
 
 
-def test_signed_url_ttl_is_capped_at_seven_days(bucket):
+def test_signed_url_ttl_is_capped_at_one_hour(bucket, settings):
     assert query(signed_read_url("k.jpg", ttl=timedelta(minutes=5)))["X-Goog-Expires"] == "300"
-    assert query(signed_read_url("k.jpg", ttl=timedelta(days=30)))["X-Goog-Expires"] == "604800"
+    assert query(signed_read_url("k.jpg", ttl=timedelta(days=30)))["X-Goog-Expires"] == "3600"
+    settings.SIGNED_URL_TTL = timedelta(hours=2)
+    assert query(signed_read_url("k.jpg"))["X-Goog-Expires"] == "3600"
+    assert query(signed_upload("k.jpg", content_type="image/jpeg")["url"])["X-Goog-Expires"] == (
+        "3600"
+    )
 
 
 def test_signed_upload_put(bucket):
@@ -163,6 +168,26 @@ def test_api_upload_redirects_reads_and_deletes(bucket, auth_client):
     assert auth_client.delete(f"/api/files/{upload.id}").status_code == 204
     assert bucket.get_blob(upload.key) is None
     assert not UploadedFile.objects.filter(id=upload.id).exists()
+
+
+@pytest.mark.django_db
+def test_api_urls_live_at_most_an_hour_whatever_the_setting(bucket, auth_client, settings):
+    # given: an operator who set a longer default lifetime than API.md allows
+    settings.SIGNED_URL_TTL = timedelta(hours=6)
+    created = auth_client.post(
+        "/api/uploads",
+        {"file": SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")},
+        format="multipart",
+    )
+    assert created.status_code == 201, created.content
+
+    # when: the client reads the upload's URL and follows GET /api/files/{id}
+    redirect = auth_client.get(f"/api/files/{created.json()['id']}")
+
+    # then: both signed URLs are valid for one hour, not six
+    assert redirect.status_code == 302
+    assert query(created.json()["url"])["X-Goog-Expires"] == "3600"
+    assert query(redirect["Location"])["X-Goog-Expires"] == "3600"
 
 
 @pytest.mark.django_db

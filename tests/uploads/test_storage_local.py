@@ -11,7 +11,7 @@ from django.test import Client
 
 from uploads.errors import StorageKeyExists
 from uploads.storage import (
-    MAX_SIGNED_URL_TTL,
+    SIGNED_URL_MAX_TTL,
     SIGNING_SALT,
     signed_read_url,
     signed_upload,
@@ -137,11 +137,17 @@ def test_other_methods_on_a_signed_url_are_a_json_405(method):
     assert response["Allow"] == "GET, PUT, HEAD"
 
 
-def test_ttl_is_capped_at_seven_days():
-    url = signed_read_url("uploads/u/x.jpg", ttl=timedelta(days=30))
-    payload = signing.loads(_token(url), salt=SIGNING_SALT)
-    assert payload["e"] <= time.time() + MAX_SIGNED_URL_TTL.total_seconds() + 1
-    assert payload["e"] >= time.time() + MAX_SIGNED_URL_TTL.total_seconds() - 5
+@pytest.mark.parametrize("setting", [timedelta(hours=1), timedelta(days=30)])
+def test_ttl_is_capped_at_one_hour(settings, setting):
+    settings.SIGNED_URL_TTL = setting
+    for url in (
+        signed_read_url("uploads/u/x.jpg", ttl=timedelta(days=30)),
+        signed_read_url("uploads/u/x.jpg"),
+        signed_upload("uploads/u/x.jpg", content_type="image/jpeg")["url"],
+    ):
+        payload = signing.loads(_token(url), salt=SIGNING_SALT)
+        assert payload["e"] <= time.time() + SIGNED_URL_MAX_TTL.total_seconds() + 1
+        assert payload["e"] >= time.time() + SIGNED_URL_MAX_TTL.total_seconds() - 5
 
 
 def test_default_ttl_is_the_setting(settings):
