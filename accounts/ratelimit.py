@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import RateLimitToken
+from config.cleanup import delete_in_batches
 
 TABLE = RateLimitToken._meta.db_table
 CLEANUP_BATCH_SIZE = 5000
@@ -104,19 +105,8 @@ def rate_limit_reset(*, keys: list[str]) -> int:
     return deleted
 
 
-def delete_in_batches(queryset, *, batch_size: int = CLEANUP_BATCH_SIZE) -> int:
-    """Delete the matching rows a primary-key batch at a time: short statements, short locks."""
-    deleted = 0
-    while True:
-        ids = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
-        if len(ids) < batch_size:
-            return deleted
-
-
 def rate_limit_cleanup() -> dict[str, int]:
     """Delete tokens whose window has ended: the next hit starts a fresh window anyway."""
     stale = RateLimitToken.objects.filter(window_end__lte=timezone.now())
-    return {"rate_limit_tokens_deleted": delete_in_batches(stale)}
+    deleted = delete_in_batches(stale, batch_size=CLEANUP_BATCH_SIZE)
+    return {"rate_limit_tokens_deleted": deleted[RateLimitToken._meta.label]}

@@ -10,12 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Address, AuthSession, Notification, User
-from accounts.ratelimit import delete_in_batches
 from accounts.selectors import address_get_for_user
 from accounts.tokens import TOKEN_PREFIX_CHARS, token_generate, token_hash
+from config.cleanup import delete_in_batches
 from config.errors import InvalidCredentials, NotFound, ValidationFailed
 
 USER_AGENT_MAX_CHARS = 256
+AUTH_SESSION_CLEANUP_BATCH_SIZE = 5000
 ADDRESS_FIELDS = ("label", "line1", "line2", "city", "postal_code", "country")
 
 
@@ -125,7 +126,8 @@ def user_credentials_changed(*, user: User, password_changed: bool, was_active: 
 def auth_session_cleanup() -> dict[str, int]:
     """Delete expired sessions (they already fail authentication; this only tidies)."""
     expired = AuthSession.objects.filter(expires_at__lte=timezone.now())
-    return {"expired_sessions_deleted": delete_in_batches(expired)}
+    deleted = delete_in_batches(expired, batch_size=AUTH_SESSION_CLEANUP_BATCH_SIZE)
+    return {"expired_sessions_deleted": deleted[AuthSession._meta.label]}
 
 
 # --- Addresses ----------------------------------------------------------------------------

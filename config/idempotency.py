@@ -40,8 +40,8 @@ from rest_framework import status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from accounts.ratelimit import delete_in_batches
 from accounts.throttling import client_ip
+from config.cleanup import delete_in_batches
 from config.errors import ApplicationError, Conflict, ValidationFailed
 from config.models import IdempotencyKey, IdempotencyKeyState
 from config.openapi import IDEMPOTENT_HANDLER_ATTR
@@ -58,6 +58,7 @@ CLAIM_ATTEMPTS = 5
 # Retry-After of a 409 in flight: most requests finish well within a second; the lease
 # (IDEMPOTENCY_LOCK_S) only bounds how long a crashed holder keeps the key.
 IN_FLIGHT_RETRY_AFTER_S = 1
+CLEANUP_BATCH_SIZE = 5000
 FILE_HASH_CHUNK_BYTES = 1024 * 1024
 _FINGERPRINT_SALT = "atelier.idempotency.fingerprint"
 _SCOPE_MAX_CHARS = IdempotencyKey._meta.get_field("scope").max_length or 200
@@ -363,4 +364,5 @@ def idempotency_key_cleanup() -> dict[str, int]:
     retry after that runs as a new request."""
     cutoff = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_S)
     old = IdempotencyKey.objects.filter(created_at__lt=cutoff)
-    return {"idempotency_keys_deleted": delete_in_batches(old)}
+    deleted = delete_in_batches(old, batch_size=CLEANUP_BATCH_SIZE)
+    return {"idempotency_keys_deleted": deleted[IdempotencyKey._meta.label]}

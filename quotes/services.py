@@ -1,7 +1,6 @@
 """Writes of credit schedules and quotes: publish, create, use exactly once, expire, cleanup."""
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from config.cleanup import in_batches
 from config.errors import Conflict, Gone, NotFound
 from quotes.identity import Caller, caller_owner_q, owner_session_id
 from quotes.models import (
@@ -165,36 +165,18 @@ def quote_expire_many(*, quote_ids: list) -> int:
     )
 
 
-def _in_batches(queryset, apply: Callable, *, batch_size: int) -> tuple[int, int]:
-    """Apply `apply(queryset.filter(pk__in=ids))` to the matching rows a primary-key batch
-    at a time, each in its own short transaction, so no statement locks many rows for
-    long. The guard is re-applied with the ids, so rows that changed meanwhile are skipped.
-    Returns (rows changed, batches)."""
-    changed = batches = 0
-    while True:
-        ids = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            break
-        with transaction.atomic():
-            changed += apply(queryset.filter(pk__in=ids))
-        batches += 1
-        if len(ids) < batch_size:
-            break
-    return changed, batches
-
-
 def quote_cleanup() -> dict[str, int]:
     """Scheduled cleanup (single-flight via settings.CLEANUPS): mark active quotes past
     expiry as expired, then delete quotes whose expiry is older than QUOTE_RETENTION
     (used quotes included: a quote is used before it expires). Returns the counts."""
     batch_size = settings.QUOTE_CLEANUP_BATCH_SIZE
     now = timezone.now()
-    expired, expire_batches = _in_batches(
+    expired, expire_batches = in_batches(
         Quote.objects.filter(status=QuoteStatus.ACTIVE, expires_at__lte=now),
         lambda rows: rows.update(status=QuoteStatus.EXPIRED),
         batch_size=batch_size,
     )
-    deleted, delete_batches = _in_batches(
+    deleted, delete_batches = in_batches(
         Quote.objects.filter(expires_at__lt=now - settings.QUOTE_RETENTION),
         lambda rows: rows.delete()[1].get(Quote._meta.label, 0),
         batch_size=batch_size,

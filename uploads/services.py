@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from config.cleanup import in_batches
 from config.errors import Forbidden, PayloadTooLarge, UnsupportedMediaType
 from config.transactions import on_rollback
 from uploads.models import UploadedFile
@@ -147,21 +148,17 @@ def upload_purge(*, upload: UploadedFile) -> bool:
 def anonymous_upload_cleanup() -> dict[str, int]:
     """Delete anonymous uploads older than ANONYMOUS_UPLOAD_RETENTION: row, then object.
 
-    Each row is claimed by its own DELETE ... so two concurrent cleanups never both
-    delete (and count) the same object.
+    Each row is claimed by its own DELETE, committed before its object goes (so two
+    concurrent cleanups never both delete, and count, the same object, and a row never
+    outlives its object); a crash in between leaves an orphan object, only garbage.
     """
     cutoff = timezone.now() - settings.ANONYMOUS_UPLOAD_RETENTION
-    rows = 0
     objects = 0
-    while True:
-        batch = list(
-            UploadedFile.objects.filter(owner__email=SYSTEM_USER_EMAIL, created_at__lt=cutoff)
-            .order_by("created_at")
-            .values_list("pk", "key")[:CLEANUP_BATCH]
-        )
-        if not batch:
-            break
-        for pk, key in batch:
+
+    def delete_batch(batch) -> int:
+        nonlocal objects
+        rows = 0
+        for pk, key in batch.values_list("pk", "key"):
             deleted, _ = UploadedFile.objects.filter(pk=pk).delete()
             if not deleted:
                 continue
@@ -171,8 +168,14 @@ def anonymous_upload_cleanup() -> dict[str, int]:
                 objects += 1
             except Exception:
                 logger.exception("could not delete object %s of anonymous upload %s", key, pk)
-        if len(batch) < CLEANUP_BATCH:
-            break
+        return rows
+
+    rows, _batches = in_batches(
+        UploadedFile.objects.filter(owner__email=SYSTEM_USER_EMAIL, created_at__lt=cutoff),
+        delete_batch,
+        batch_size=CLEANUP_BATCH,
+        atomic=False,
+    )
     if rows:
         logger.info("anonymous upload cleanup: %d rows, %d objects deleted", rows, objects)
     return {"anonymous_uploads_deleted": rows, "anonymous_objects_deleted": objects}

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.cleanup import delete_in_batches
 from config.errors import ValidationFailed
 from config.queue import enqueue_on_commit
 from quotes.identity import Caller, owner_session_id
@@ -192,19 +193,12 @@ def _provider_ask(*, run: QuoteRun, name: str) -> None:
 
 
 def quote_run_cleanup() -> dict[str, int]:
-    """Delete runs past retention with their events, in batches of
-    QUOTE_RUN_CLEANUP_BATCH runs (short transactions, bounded memory)."""
-    runs_deleted = events_deleted = 0
-    while True:
-        ids = list(
-            QuoteRun.objects.past_retention()
-            .order_by("expires_at")
-            .values_list("id", flat=True)[:QUOTE_RUN_CLEANUP_BATCH]
-        )
-        if not ids:
-            break
-        with transaction.atomic():
-            events_deleted += QuoteRunEvent.objects.filter(run_id__in=ids).delete()[0]
-            _, per_model = QuoteRun.objects.filter(id__in=ids).delete()
-            runs_deleted += per_model.get(QuoteRun._meta.label, 0)
-    return {"quote_runs": runs_deleted, "quote_run_events": events_deleted}
+    """Delete runs past retention with their events (cascade), QUOTE_RUN_CLEANUP_BATCH
+    runs per short transaction (bounded memory, short locks)."""
+    deleted = delete_in_batches(
+        QuoteRun.objects.past_retention(), batch_size=QUOTE_RUN_CLEANUP_BATCH
+    )
+    return {
+        "quote_runs": deleted[QuoteRun._meta.label],
+        "quote_run_events": deleted[QuoteRunEvent._meta.label],
+    }

@@ -3,15 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import RateLimitToken
-from accounts.ratelimit import (
-    delete_in_batches,
-    rate_limit_cleanup,
-    rate_limit_hit,
-    rate_limit_reset,
-)
+from accounts.ratelimit import rate_limit_cleanup, rate_limit_hit, rate_limit_reset
 from tests.concurrency import fire_concurrently
 
 
@@ -79,9 +76,19 @@ def test_concurrent_hits_from_several_processes_admit_exactly_the_limit():
 
 
 @pytest.mark.django_db
-def test_cleanup_works_in_batches():
+def test_cleanup_works_in_batches(monkeypatch):
+    # given: 7 ended windows and a batch size of 3
+    monkeypatch.setattr("accounts.ratelimit.CLEANUP_BATCH_SIZE", 3)
     for i in range(7):
         rate_limit_hit(key=f"t:{i}", limit=5, window_s=60)
+    RateLimitToken.objects.update(window_end=timezone.now())
 
-    assert delete_in_batches(RateLimitToken.objects.filter(key__startswith="t:"), batch_size=3) == 7
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        counts = rate_limit_cleanup()
+
+    # then: all deleted, by three DELETE statements of at most 3 rows
+    assert counts == {"rate_limit_tokens_deleted": 7}
     assert not RateLimitToken.objects.exists()
+    deletes = [q for q in queries if q["sql"].startswith('DELETE FROM "accounts_ratelimittoken"')]
+    assert len(deletes) == 3
