@@ -22,10 +22,6 @@ class Caller:
     def user_id(self):
         return self.user.pk if self.user is not None else None
 
-    @property
-    def is_anonymous(self) -> bool:
-        return self.user is None and self.session_id is None
-
 
 def session_id_is_valid(value: object) -> bool:
     return isinstance(value, str) and SESSION_ID_RE.fullmatch(value) is not None

@@ -1,4 +1,5 @@
-"""Shared fixtures: API clients, users and tokens, service requirements, Celery mode."""
+"""Shared fixtures: API clients, users and tokens, service requirements, Celery mode, the
+SQLite test database, a GCS emulator."""
 
 import os
 
@@ -120,3 +121,43 @@ def auth_client(user):
 @pytest.fixture
 def staff_client(staff_user):
     return client_for(staff_user)
+
+
+# --- Google Cloud Storage (a real gcp-storage-emulator), for the uploads and rendering tests --
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    from tests.uploads.gcs_emulator import Emulator
+
+    server = Emulator()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def credentials_json():
+    from tests.uploads.gcs_emulator import service_account_json
+
+    return service_account_json()
+
+
+@pytest.fixture
+def bucket(emulator, credentials_json, settings, monkeypatch):
+    """Point default_storage at a fresh bucket of the emulator."""
+    name = emulator.create_bucket()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+    settings.STORAGE_BACKEND = "gcs"
+    settings.GCS_BUCKET = name
+    settings.GCS_ENDPOINT = emulator.url
+    settings.GOOGLE_CREDENTIALS_JSON = credentials_json
+    # Assigned last: changing STORAGES rebuilds default_storage with the values above.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "uploads.gcs.PrivateGoogleCloudStorage",
+            "OPTIONS": {"bucket_name": name},
+        },
+    }
+    return emulator.client().bucket(name)

@@ -7,11 +7,6 @@ from django.db import models
 from django.utils import timezone
 
 
-class UploadedFileQuerySet(models.QuerySet):
-    def owned_by(self, user):
-        return self.filter(owner=user)
-
-
 class UploadedFile(models.Model):
     """One object in storage. `key` is server-generated; URLs are minted on demand."""
 
@@ -27,8 +22,6 @@ class UploadedFile(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-
-    objects = UploadedFileQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -89,11 +89,3 @@ def run_event_append(
         )
         transaction.on_commit(lambda: run_wakeup_publish(run_id=run_id, seq=seq))
     return event
-
-
-def run_events_after(*, run_id, after_seq: int, limit: int | None = None) -> list[QuoteRunEvent]:
-    """The run's events with seq > after_seq, in order."""
-    events = QuoteRunEvent.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")
-    if limit is not None:
-        events = events[:limit]
-    return list(events)

@@ -94,10 +94,6 @@ class QuoteRun(models.Model):
         return f"quote run {self.id} ({self.status})"
 
     @property
-    def is_expired(self) -> bool:
-        return self.expires_at <= timezone.now()
-
-    @property
     def offers(self) -> list[dict]:
         return list((self.result or {}).get("offers", []))
 

@@ -4,8 +4,9 @@ import requests
 
 from accounts.services import auth_session_create
 from orders.models import Product
+from tests.accounts.factories import AddressFactory
 from tests.conftest import TEST_PASSWORD
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 
 TIMEOUT_S = 10
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.accounts.factories import AddressFactory
+from tests.orders.factories import ProductFactory
 
 
 @pytest.fixture
@@ -13,10 +14,3 @@ def product(db):
 @pytest.fixture
 def address(user):
     return AddressFactory(user=user, is_default=True)
-
-
-def order_body(address, *lines: tuple[str, int]) -> dict:
-    return {
-        "address_id": str(address.id),
-        "items": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
-    }

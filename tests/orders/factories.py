@@ -1,8 +1,8 @@
-"""factory_boy factories for orders tests (and the addresses orders ship to)."""
+"""factory_boy factories and request bodies of the orders tests (addresses:
+tests.accounts.factories)."""
 
 import factory
 
-from accounts.models import Address
 from orders.models import Product
 
 
@@ -17,16 +17,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
     is_active = True
 
 
-class AddressFactory(factory.django.DjangoModelFactory):
-    """Rows made directly: orders only read addresses (through accounts.selectors)."""
-
-    class Meta:
-        model = Address
-
-    label = "Home"
-    line1 = factory.Sequence(lambda n: f"{n} Rue des Ateliers")
-    line2 = ""
-    city = "Lyon"
-    postal_code = "69001"
-    country = "FR"
-    is_default = False
+def order_body(address, *lines: tuple[str, int]) -> dict:
+    """The JSON body of POST /api/orders shipping `lines` of (sku, quantity) to `address`."""
+    return {
+        "address_id": str(address.id),
+        "items": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+    }

@@ -5,8 +5,9 @@ from rest_framework.test import APIClient
 
 from orders.models import Order, OrderItem, OrderStatus, Product
 from orders.services import OrderLine, order_place
+from tests.accounts.factories import AddressFactory
 from tests.concurrency import fire_concurrently
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

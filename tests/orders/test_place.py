@@ -6,9 +6,9 @@ import pytest
 
 from accounts.models import Address
 from orders.models import Order, OrderItem, OrderStatus, Product
+from tests.accounts.factories import AddressFactory
 from tests.conftest import client_for
-from tests.orders.conftest import order_body
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory, order_body
 
 
 def stock(sku: str) -> int:

@@ -179,12 +179,13 @@ def test_owner_by_token_may_stream(make_user):
     assert parse(text)[-1]["event"] == "run.completed"
 
 
-@pytest.mark.parametrize("pubsub", [True, False], ids=["pubsub", "polling"])
+@pytest.mark.parametrize(
+    "pubsub",
+    [pytest.param(True, id="pubsub", marks=pytest.mark.redis), pytest.param(False, id="polling")],
+)
 def test_live_events_arrive_and_the_stream_ends(settings, pubsub):
     if not pubsub:
         settings.QUOTE_RUN_PUBSUB_URL = ""
-    elif not settings.QUOTE_RUN_PUBSUB_URL:
-        pytest.skip("needs Redis")
     run = QuoteRunFactory(session_id=SESSION)
     run_event_append(run_id=run.id, event_type="run.started", key="start")
 

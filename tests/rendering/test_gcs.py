@@ -18,7 +18,6 @@ from tests.rendering.factories import (
     product_upload,
     put_room_photo,
 )
-from tests.uploads.test_gcs import bucket, credentials_json, emulator  # noqa: F401 - fixtures
 from uploads.storage import is_cloud_storage, storage_delete
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +34,7 @@ def no_signed_urls_in(row) -> bool:
     return not any("X-Goog" in value or "token=" in value for value in values)
 
 
-def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, auth_client, user):  # noqa: F811
+def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, auth_client, user):
     assert is_cloud_storage()
     shop = ShopFactory(owner=user, daily_quota=2)
 
@@ -87,7 +86,7 @@ def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, au
     assert no_signed_urls_in(RenderJob.objects.get(pk=detail["id"]))
 
 
-def test_legacy_gcs_url_is_turned_into_a_key_on_first_use(bucket, auth_client, user):  # noqa: F811
+def test_legacy_gcs_url_is_turned_into_a_key_on_first_use(bucket, auth_client, user):
     shop = ShopFactory(owner=user)
     session = RoomSessionFactory(shop=shop)
     key = put_room_photo(session, image_bytes((80, 60)))
@@ -107,7 +106,7 @@ def test_legacy_gcs_url_is_turned_into_a_key_on_first_use(bucket, auth_client, u
     assert requests.get(fresh, timeout=10).status_code == 200
 
 
-def test_missing_object_in_the_bucket_fails_the_render_and_refunds(bucket, auth_client, user):  # noqa: F811
+def test_missing_object_in_the_bucket_fails_the_render_and_refunds(bucket, auth_client, user):
     shop = ShopFactory(owner=user, daily_quota=1)
     session = RoomSessionFactory(shop=shop)
     put_room_photo(session, image_bytes((80, 60)))

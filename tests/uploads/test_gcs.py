@@ -23,41 +23,8 @@ from uploads.storage import (
     upload_key,
 )
 
-from .gcs_emulator import SERVICE_ACCOUNT_EMAIL, Emulator, service_account_json
+from .gcs_emulator import SERVICE_ACCOUNT_EMAIL
 from .images import jpeg_bytes, png_bytes
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    server = Emulator()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def credentials_json():
-    return service_account_json()
-
-
-@pytest.fixture
-def bucket(emulator, credentials_json, settings, monkeypatch):
-    """Point default_storage at a fresh bucket of the emulator."""
-    name = emulator.create_bucket()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
-    settings.STORAGE_BACKEND = "gcs"
-    settings.GCS_BUCKET = name
-    settings.GCS_ENDPOINT = emulator.url
-    settings.GOOGLE_CREDENTIALS_JSON = credentials_json
-    # Assigned last: changing STORAGES rebuilds default_storage with the values above.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "uploads.gcs.PrivateGoogleCloudStorage",
-            "OPTIONS": {"bucket_name": name},
-        },
-    }
-    return emulator.client().bucket(name)
 
 
 def query(url: str) -> dict[str, str]:
