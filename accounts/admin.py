@@ -14,7 +14,7 @@ from accounts.services import (
     address_set_default,
     address_update,
     auth_session_delete_all,
-    user_credentials_changed,
+    auth_sessions_end_for_credentials_change,
 )
 
 
@@ -44,7 +44,9 @@ class UserAdmin(DjangoUserAdmin):
             was_active = User.objects.filter(pk=obj.pk).values_list("is_active", flat=True).get()
         super().save_model(request, obj, form, change)
         if change:
-            user_credentials_changed(user=obj, password_changed=False, was_active=was_active)
+            auth_sessions_end_for_credentials_change(
+                user=obj, password_changed=False, was_active=was_active
+            )
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
@@ -52,7 +54,9 @@ class UserAdmin(DjangoUserAdmin):
         if request.method == "POST" and response.status_code == 302:
             user = self.get_object(request, unquote(id))
             if user is not None:
-                user_credentials_changed(user=user, password_changed=True, was_active=True)
+                auth_sessions_end_for_credentials_change(
+                    user=user, password_changed=True, was_active=True
+                )
         return response
 
     @admin.action(description="Deactivate selected users (ends their sessions)")
@@ -61,7 +65,9 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset.filter(is_active=True):
             user.is_active = False
             user.save(update_fields=["is_active"])
-            user_credentials_changed(user=user, password_changed=False, was_active=True)
+            auth_sessions_end_for_credentials_change(
+                user=user, password_changed=False, was_active=True
+            )
             changed += 1
         self.message_user(request, f"Deactivated {changed} user(s).", messages.SUCCESS)
 

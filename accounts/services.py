@@ -115,9 +115,12 @@ def user_password_change(*, user: User, current_password: str, new_password: str
     auth_session_delete_all(user=user)
 
 
-def user_credentials_changed(*, user: User, password_changed: bool, was_active: bool) -> int:
-    """Called after a staff edit saved `user`: a new password or a deactivation ends all
-    sessions (an inactive user's tokens already fail; this removes them)."""
+def auth_sessions_end_for_credentials_change(
+    *, user: User, password_changed: bool, was_active: bool
+) -> int:
+    """Called after a staff edit saved `user`: a new password or a deactivation deletes all
+    the user's sessions (an inactive user's tokens already fail; this removes them).
+    Returns how many were deleted."""
     if password_changed or (was_active and not user.is_active):
         return auth_session_delete_all(user=user)
     return 0

@@ -5,7 +5,7 @@ from django.urls import path
 from orders.api import (
     OrderCancelApi,
     OrderDetailApi,
-    OrderListApi,
+    OrderListOrPlaceApi,
     OrderTrackingApi,
     ProductListApi,
     TrackingEventCreateApi,
@@ -13,7 +13,7 @@ from orders.api import (
 
 urlpatterns = [
     path("products", ProductListApi.as_view(), name="product-list"),
-    path("orders", OrderListApi.as_view(), name="order-list"),
+    path("orders", OrderListOrPlaceApi.as_view(), name="order-list"),
     path("orders/<uuid:order_id>", OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<uuid:order_id>/tracking", OrderTrackingApi.as_view(), name="order-tracking"),
