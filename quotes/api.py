@@ -8,14 +8,13 @@ from rest_framework.views import APIView
 from config.errors import NotFound, ValidationFailed
 from config.idempotency import idempotent
 from quotes.identity import SESSION_ID_HEADER, SESSION_ID_RULE, caller_identity, session_id_is_valid
-from quotes.selectors import quote_get_for_caller, quote_newest_active_for_session
-from quotes.serializers import JobInputSerializer, QuoteOutputSerializer
-from quotes.services import (
-    credit_schedule_ensure_default,
-    quote_create,
-    quote_expire,
-    quote_use,
+from quotes.selectors import (
+    credit_schedule_active,
+    quote_get_for_caller,
+    quote_newest_active_for_session,
 )
+from quotes.serializers import JobInputSerializer, QuoteOutputSerializer
+from quotes.services import quote_create, quote_expire, quote_use
 
 SESSION_HEADER_PARAMETER = OpenApiParameter(
     SESSION_ID_HEADER,
@@ -37,7 +36,7 @@ class CreditScheduleGetApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
-        return Response(self.OutputSerializer(credit_schedule_ensure_default()).data)
+        return Response(self.OutputSerializer(credit_schedule_active()).data)
 
 
 class QuoteCreateApi(APIView):
@@ -54,7 +53,7 @@ class QuoteCreateApi(APIView):
     @idempotent
     def post(self, request):
         caller = caller_identity(request)
-        schedule = credit_schedule_ensure_default()
+        schedule = credit_schedule_active()
         serializer = self.InputSerializer(data=request.data, context={"schedule": schedule})
         serializer.is_valid(raise_exception=True)
         quote = quote_create(caller=caller, schedule=schedule, **serializer.validated_data)

@@ -1,16 +1,18 @@
 """Reads of credit schedules and quotes; a quote of someone else never leaves here."""
 
+from config.errors import ServiceUnavailable
 from quotes.identity import Caller, caller_owner_q
 from quotes.models import CreditSchedule, Quote
 
 
 def credit_schedule_active() -> CreditSchedule:
-    """The active schedule (the migration seeds one; the admin never deletes the active one).
-
-    Raises CreditSchedule.DoesNotExist when none is active, e.g. after a flush: callers
-    that must price use quotes.services.credit_schedule_ensure_default instead.
-    """
-    return CreditSchedule.objects.get(is_active=True)
+    """The active schedule. There always is one: migrate and flush seed it (QuotesConfig,
+    post_migrate), publish and activate swap it in one transaction, the admin never
+    deletes it. Without one, ServiceUnavailable (503), never a write from here."""
+    schedule = CreditSchedule.objects.filter(is_active=True).first()
+    if schedule is None:
+        raise ServiceUnavailable("No active credit schedule; run `manage.py migrate`.")
+    return schedule
 
 
 def quote_get_for_caller(*, quote_id, caller: Caller) -> Quote | None:

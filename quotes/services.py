@@ -20,23 +20,21 @@ from quotes.models import (
     QuoteStatus,
 )
 from quotes.pricing import price_job
-from quotes.selectors import credit_schedule_active, quote_get_for_caller
+from quotes.selectors import quote_get_for_caller
 
 logger = logging.getLogger(__name__)
 
 
 def credit_schedule_ensure_default() -> CreditSchedule:
-    """Return the active schedule, creating the default one when none is active (a flushed
-    database: the migration seeds one and the admin never deletes the active one), so
-    pricing never fails for want of a schedule. Called wherever a schedule must exist.
+    """Return the active schedule, creating the default one when none is active. Runs
+    after every migrate and flush (QuotesConfig), so readers always find one.
 
     Safe under concurrency: the one-active constraint lets a single creator win; the
     others read the winner's row.
     """
-    try:
-        return credit_schedule_active()
-    except CreditSchedule.DoesNotExist:
-        pass
+    active = CreditSchedule.objects.filter(is_active=True).first()
+    if active is not None:
+        return active
     try:
         with transaction.atomic():
             version = (CreditSchedule.objects.aggregate(v=Max("version"))["v"] or 0) + 1

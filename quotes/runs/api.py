@@ -12,8 +12,8 @@ from quotes.identity import caller_identity
 from quotes.runs.selectors import quote_run_get_for_caller
 from quotes.runs.services import quote_run_create
 from quotes.runs.stream_tokens import quote_run_stream_url
+from quotes.selectors import credit_schedule_active
 from quotes.serializers import JobInputSerializer
-from quotes.services import credit_schedule_ensure_default
 
 MAX_PROVIDERS = 20
 
@@ -43,7 +43,7 @@ class QuoteRunCreateApi(APIView):
     @idempotent
     def post(self, request):
         caller = caller_identity(request)
-        schedule = credit_schedule_ensure_default()
+        schedule = credit_schedule_active()
         serializer = self.InputSerializer(data=request.data, context={"schedule": schedule})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -6,7 +6,7 @@ import factory
 from django.utils import timezone
 
 from quotes.runs.models import QuoteRun
-from quotes.services import credit_schedule_ensure_default
+from quotes.selectors import credit_schedule_active
 
 
 def job_files(count: int) -> list[dict]:
@@ -34,7 +34,7 @@ class QuoteRunFactory(factory.django.DjangoModelFactory):
         lambda run: {
             "files": job_files(run.file_count),
             "ops": {"upscale": True, "resize": True},
-            "schedule": credit_schedule_ensure_default().snapshot(),
+            "schedule": credit_schedule_active().snapshot(),
         }
     )
     providers = factory.LazyFunction(lambda: ["standard", "priority", "bulk"])

@@ -1,8 +1,10 @@
 """Credit schedules: versioned, exactly one active, seeded, public endpoint."""
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
+from config.errors import ServiceUnavailable
 from quotes.models import CreditSchedule
 from quotes.selectors import credit_schedule_active
 from quotes.services import (
@@ -39,6 +41,23 @@ def test_ensure_default_seeds_after_flush_and_is_idempotent():
     assert first.pk == second.pk
     assert first.is_active
     assert set(first.ops) == SEEDED_OPS
+
+
+@pytest.mark.django_db
+def test_reading_the_schedule_never_writes_one():
+    CreditSchedule.objects.all().delete()
+
+    with pytest.raises(ServiceUnavailable):
+        credit_schedule_active()
+    assert not CreditSchedule.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_leaves_an_active_schedule_behind():
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert credit_schedule_active().is_active
+    assert CreditSchedule.objects.count() == 1
 
 
 @pytest.mark.django_db
