@@ -85,22 +85,6 @@ class ProductListApi(APIView):
         )
 
 
-class OrderListApi(APIView):
-    """GET /api/orders: the caller's orders, newest first."""
-
-    permission_classes = [IsAuthenticated]
-    pagination_class = CursorPagination
-
-    @extend_schema(responses=OrderOutputSerializer(many=True))
-    def get(self, request):
-        return paginated_response(
-            request=request,
-            view=self,
-            queryset=order_list_for_user(user=request.user),
-            serializer_class=OrderOutputSerializer,
-        )
-
-
 class OrderPlaceApi(APIView):
     """POST /api/orders: place an order (stock taken atomically, all or nothing)."""
 
@@ -127,6 +111,22 @@ class OrderPlaceApi(APIView):
             address_id=data["address_id"],
         )
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderListApi(APIView):
+    """GET /api/orders: the caller's orders, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
+
+    @extend_schema(responses=OrderOutputSerializer(many=True))
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=order_list_for_user(user=request.user),
+            serializer_class=OrderOutputSerializer,
+        )
 
 
 @extend_schema_view(
