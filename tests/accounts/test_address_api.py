@@ -21,28 +21,35 @@ FIELDS = {"line1": "2 Main St", "city": "Lyon", "postal_code": "69001", "country
 
 @pytest.mark.django_db
 def test_create_list_get_patch_delete(auth_client):
+    # when: the first address is created
     created = auth_client.post("/api/addresses", ADDRESS, format="json")
+    # then: it is the default
     assert created.status_code == 201, created.json()
     body = created.json()
     assert body["country"] == "FR"
     assert body["is_default"] is True
     assert set(body) >= {"id", "label", "line1", "line2", "city", "postal_code", "country"}
 
+    # when: a second one is created
     second = auth_client.post("/api/addresses", {**ADDRESS, "label": "Work"}, format="json")
+    # then: it is not the default, and lists first (newest first)
     assert second.json()["is_default"] is False
 
     listed = auth_client.get("/api/addresses").json()
     assert [a["label"] for a in listed["results"]] == ["Work", "Home"]
     assert listed["next"] is None
 
+    # when: the first is read and patched (country in any case)
     url = f"/api/addresses/{body['id']}"
     assert auth_client.get(url).json()["label"] == "Home"
     patched = auth_client.patch(url, {"city": "Nice", "country": "it"}, format="json")
     assert patched.status_code == 200
     assert (patched.json()["city"], patched.json()["country"]) == ("Nice", "IT")
 
+    # when: the default is deleted
     assert auth_client.delete(url).status_code == 204
     assert auth_client.get(url).status_code == 404
+    # then: the remaining one becomes the default
     remaining = auth_client.get(f"/api/addresses/{second.json()['id']}").json()
     assert remaining["is_default"] is True
 
@@ -117,6 +124,7 @@ def test_bad_address_input_is_a_400(auth_client, change):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_50_concurrent_set_defaults_leave_exactly_one_default(make_user):
+    # given: five addresses of one user
     user = make_user()
     addresses = [address_create(user=user, **FIELDS) for _ in range(5)]
     client = client_for(user)
@@ -127,8 +135,10 @@ def test_50_concurrent_set_defaults_leave_exactly_one_default(make_user):
         caller.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         return caller.post(f"/api/addresses/{addresses[i % 5].pk}/default").status_code
 
+    # when
     outcomes = fire_concurrently(set_default, 50, processes=4)
 
+    # then
     assert outcomes == [200] * 50, outcomes
     assert Address.objects.filter(user=user, is_default=True).count() == 1
     assert Address.objects.filter(user=user).count() == 5
@@ -137,6 +147,7 @@ def test_50_concurrent_set_defaults_leave_exactly_one_default(make_user):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_creates_and_deletes_keep_one_default(make_user):
+    # given: ten addresses, half of which are deleted while ten more are created
     user = make_user()
     doomed = [address_create(user=user, **FIELDS) for _ in range(10)]
     token = client_for(user).token
@@ -148,8 +159,10 @@ def test_concurrent_creates_and_deletes_keep_one_default(make_user):
             return caller.delete(f"/api/addresses/{doomed[i // 2].pk}").status_code
         return caller.post("/api/addresses", {**FIELDS, "is_default": i % 4 == 0}).status_code
 
+    # when
     outcomes = fire_concurrently(create_or_delete, 20, processes=4)
 
+    # then
     assert sorted(outcomes) == [201] * 10 + [204] * 10, outcomes
     assert Address.objects.filter(user=user).count() == 10
     assert Address.objects.filter(user=user, is_default=True).count() == 1

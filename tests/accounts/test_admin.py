@@ -79,9 +79,11 @@ def test_admin_password_change_ends_the_users_sessions(admin_browser, user):
 
 @pytest.mark.django_db
 def test_deactivating_in_the_change_form_ends_sessions(admin_browser, user):
+    # given: a user with a live session
     api = client_for(user)
     url = reverse("admin:accounts_user_change", args=[user.pk])
 
+    # when: staff untick "active" in the change form
     response = admin_browser.post(
         url,
         {
@@ -93,6 +95,7 @@ def test_deactivating_in_the_change_form_ends_sessions(admin_browser, user):
         },
     )
 
+    # then
     assert response.status_code == 302, response.content[:2000]
     assert api.get("/api/users/me").status_code == 401
     assert not AuthSession.objects.filter(user=user).exists()

@@ -71,8 +71,10 @@ def test_register_rejects_a_taken_email_whatever_its_case(api_client, user):
 
 @pytest.mark.django_db
 def test_login_returns_a_token_that_authenticates_me(api_client, user):
+    # when
     response = login(api_client, user.email.upper(), HTTP_USER_AGENT="pytest-agent")
 
+    # then: one session row, keyed by the token's hash
     assert response.status_code == 200
     body = response.json()
     assert body["user"] == {"id": str(user.pk), "email": user.email, "name": user.name}
@@ -81,6 +83,7 @@ def test_login_returns_a_token_that_authenticates_me(api_client, user):
     assert session.user_agent == "pytest-agent"
     assert session.token_hash == token_hash(body["token"])
 
+    # then: the token authenticates
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
     me = api_client.get("/api/users/me")
     assert me.status_code == 200
@@ -123,8 +126,10 @@ def test_wrong_password_unknown_user_and_inactive_user_are_the_same_401(
 
 @pytest.mark.django_db
 def test_tokens_are_never_stored_in_the_clear_and_have_256_bits(api_client, user):
+    # when: three logins
     tokens = [login(api_client, user.email).json()["token"] for _ in range(3)]
 
+    # then: three distinct 256-bit tokens
     assert len(set(tokens)) == 3
     for token in tokens:
         # After the 8-character display prefix: 43 base64url characters = 256 random bits,
@@ -132,6 +137,7 @@ def test_tokens_are_never_stored_in_the_clear_and_have_256_bits(api_client, user
         session = AuthSession.objects.get(token_hash=token_hash(token))
         assert token.startswith(session.token_prefix)
         assert len(token) - len(session.token_prefix) >= 43
+    # then: the table holds their hashes, never the tokens
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {AuthSession._meta.db_table}")  # noqa: S608
         dump = repr(cursor.fetchall())
@@ -216,17 +222,22 @@ def test_logout_all_kills_every_token_of_the_user_only(user, make_user):
 
 @pytest.mark.django_db
 def test_sessions_list_marks_the_current_one_and_delete_is_scoped(user, make_user):
+    # given: two sessions of the user, one of a stranger
     current, other = client_for(user), client_for(user)
     stranger_session = AuthSession.objects.get(token_hash=token_hash(client_for(make_user()).token))
 
+    # when: listing them
     body = current.get("/api/users/sessions").json()
+    # then: only the user's, the current one marked
     assert len(body["results"]) == 2
     assert body["next"] is None
     mine = next(s for s in body["results"] if s["current"])
     assert set(mine) >= {"id", "created_at", "expires_at", "last_seen_at", "user_agent"}
     other_id = next(s["id"] for s in body["results"] if not s["current"])
 
+    # when: deleting the stranger's, then the other one twice
     assert current.delete(f"/api/users/sessions/{stranger_session.pk}").status_code == 404
+    # then: only the user's own one goes, once
     assert current.delete(f"/api/users/sessions/{other_id}").status_code == 204
     assert current.delete(f"/api/users/sessions/{other_id}").status_code == 404
     assert other.get("/api/users/me").status_code == 401
@@ -235,13 +246,16 @@ def test_sessions_list_marks_the_current_one_and_delete_is_scoped(user, make_use
 
 @pytest.mark.django_db
 def test_password_change_ends_all_sessions_and_returns_a_new_login(user):
+    # given: two sessions of the user
     first, second = client_for(user), client_for(user)
 
+    # when: the current password is wrong, or the new one weak
     wrong = first.post(
         "/api/users/password",
         {"current_password": "nope-nope-nope", "new_password": STRONG_PASSWORD},
         format="json",
     )
+    # then: refused
     assert wrong.status_code == 401
     weak = first.post(
         "/api/users/password",
@@ -249,12 +263,14 @@ def test_password_change_ends_all_sessions_and_returns_a_new_login(user):
         format="json",
     )
     assert weak.status_code == 400
+    # when: the change is valid
     response = first.post(
         "/api/users/password",
         {"current_password": TEST_PASSWORD, "new_password": STRONG_PASSWORD},
         format="json",
     )
 
+    # then: both old sessions are dead, the answer is a working login
     assert response.status_code == 200
     assert first.get("/api/users/me").status_code == 401
     assert second.get("/api/users/me").status_code == 401

@@ -7,15 +7,20 @@ from accounts.services import notification_create
 
 @pytest.mark.django_db
 def test_list_filters_unread_and_read_marks(auth_client, user, make_user):
+    # given: two notifications of the user, one of someone else
     first = notification_create(user=user, kind="order.placed", title="Placed", body="b")
     second = notification_create(user=user, kind="order.shipped", title="Shipped", body="b")
     notification_create(user=make_user(), kind="x", title="Not yours", body="b")
 
+    # when: listing
     listed = auth_client.get("/api/notifications").json()
+    # then: the user's only, newest first
     assert [n["title"] for n in listed["results"]] == ["Shipped", "Placed"]
     assert set(listed["results"][0]) >= {"id", "kind", "title", "body", "created_at", "read_at"}
 
+    # when: marking one read, then all
     read = auth_client.post(f"/api/notifications/{first.pk}/read")
+    # then: the unread filter follows
     assert read.status_code == 200
     assert read.json()["read_at"] is not None
 

@@ -177,6 +177,7 @@ def small_db_pools():
 def test_100_concurrent_logins_from_4_processes_admit_exactly_10(
     make_user, settings, small_db_pools
 ):
+    # given: 10 logins a minute per email
     with_rates(settings, login_email="10/min", login_ip="1000/min")
     user = make_user()
     payload = {"email": user.email, "password": "wrong-password-1"}
@@ -185,8 +186,10 @@ def test_100_concurrent_logins_from_4_processes_admit_exactly_10(
         response = APIClient().post("/api/users/login", payload, format="json")
         return response.status_code, response["X-RateLimit-Remaining"]
 
+    # when: 100 wrong logins for that email at once
     outcomes = fire_concurrently(attempt, 100, processes=4)
 
+    # then: exactly 10 reach the password check, each sees its own remaining count
     assert not [o for o in outcomes if isinstance(o, str)], outcomes
     statuses = [status for status, _ in outcomes]
     assert statuses.count(401) == 10

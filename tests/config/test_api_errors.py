@@ -62,16 +62,19 @@ def test_storage_outage_is_json_503(auth_client, settings, tmp_path):
     from tests.uploads.images import png_bytes
     from uploads.models import UploadedFile
 
+    # given: a media root storage cannot write under
     not_a_directory = tmp_path / "media-is-a-file"
     not_a_directory.write_text("storage cannot write under a regular file")
     settings.MEDIA_ROOT = not_a_directory
 
+    # when
     response = auth_client.post(
         "/api/uploads",
         {"file": SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")},
         format="multipart",
     )
 
+    # then: a JSON 503 and no row left behind
     assert response.status_code == 503, response.content
     assert response.json()["error"] == "service_unavailable"
     assert not UploadedFile.objects.exists()

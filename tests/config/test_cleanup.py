@@ -20,6 +20,7 @@ def tokens(count: int, *, prefix: str = "t") -> None:
 
 @pytest.mark.django_db
 def test_deletes_the_matching_rows_only_a_batch_at_a_time():
+    # given: 7 matching rows, 2 others, and an action that records each batch's size
     tokens(7)
     tokens(2, prefix="keep")
     sizes = []
@@ -28,10 +29,12 @@ def test_deletes_the_matching_rows_only_a_batch_at_a_time():
         sizes.append(batch.count())
         return batch.delete()[0]
 
+    # when
     deleted, batches = in_batches(
         RateLimitToken.objects.filter(key__startswith="t:"), delete, batch_size=3
     )
 
+    # then
     assert (deleted, batches) == (7, 3)
     assert sizes == [3, 3, 1]
     assert set(RateLimitToken.objects.values_list("key", flat=True)) == {"keep:0", "keep:1"}

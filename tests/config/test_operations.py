@@ -50,19 +50,24 @@ def test_every_registered_cleanup_is_importable_and_returns_counts(settings):
 
 @pytest.mark.django_db
 def test_beat_schedules_are_created_once_and_staff_edits_survive(settings):
+    # given: a registered cleanup without a schedule
     settings.CLEANUPS = DEMO_CLEANUPS
     PeriodicTask.objects.filter(name="cleanup: demo").delete()
 
+    # when
     ensure_cleanup_schedules()
+    # then: an interval task of that cleanup
     task = PeriodicTask.objects.get(name="cleanup: demo")
     assert task.task == "config.cleanup"
     assert json.loads(task.kwargs) == {"name": "demo"}
     assert task.interval.every == 42
 
+    # when: staff disable it, and the schedules are ensured again
     task.enabled = False  # a staff edit in the admin
     task.save()
     ensure_cleanup_schedules()
 
+    # then: still one task, and the edit survives
     assert PeriodicTask.objects.filter(name="cleanup: demo").count() == 1
     assert PeriodicTask.objects.get(name="cleanup: demo").enabled is False
 

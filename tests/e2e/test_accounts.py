@@ -26,19 +26,20 @@ def me(server, token) -> requests.Response:
 
 
 def test_tokens_and_rate_limits_are_shared_by_instances_and_survive_kill9(cluster):
+    # given: two instances sharing one login limit per email
     user = User.objects.create_user(email="e2e@example.com", password=TEST_PASSWORD)
     # An hour-long window, so nothing resets while the test runs.
     rates = {"RATE_LOGIN_EMAIL": "5/hour", "RATE_LOGIN_IP": "1000/hour"}
     a, b = cluster.add_server(**rates), cluster.add_server(**rates)
     cluster.wait_ready()
 
-    # Login on A, /me on B.
+    # when: login on A; then: B knows the token
     first = login(a, user.email)
     assert first.status_code == 200, first.text
     token = first.json()["token"]
     assert me(b, token).json()["email"] == user.email
 
-    # Logout on B; A rejects that token on the very next request.
+    # when: logout on B; then: A rejects that token on the very next request
     second = login(a, user.email).json()["token"]
     assert me(a, second).status_code == 200
     logout = requests.post(
@@ -51,7 +52,7 @@ def test_tokens_and_rate_limits_are_shared_by_instances_and_survive_kill9(cluste
     assert rejected.status_code == 401
     assert rejected.json()["error"] == "invalid_token"
 
-    # Failed logins for one email on both instances count against one shared limit.
+    # when: failed logins for one email on both instances; then: one shared count
     remaining = [
         login(server, VICTIM, "wrong-password-1").headers["X-RateLimit-Remaining"]
         for server in (a, b, a)
@@ -59,10 +60,11 @@ def test_tokens_and_rate_limits_are_shared_by_instances_and_survive_kill9(cluste
     assert remaining == ["4", "3", "2"]
     assert RateLimitToken.objects.get(key=f"login_email:email:{VICTIM}").count == 3
 
+    # when: both instances are killed -9 and restarted
     cluster.restart(a, kill=True)
     cluster.restart(b, kill=True)
 
-    # The token still works on both, the dead one stays dead, the count went on from 3.
+    # then: the token still works on both, the dead one stays dead, the count went on from 3
     assert me(a, token).status_code == 200
     assert me(b, token).status_code == 200
     assert me(b, second).status_code == 401

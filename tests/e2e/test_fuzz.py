@@ -20,7 +20,6 @@ from schemathesis.checks import not_a_server_error
 from accounts.services import auth_session_create
 from orders.services import OrderLine, order_place, tracking_event_add
 from quotes.models import DEFAULT_SCHEDULE_OPS
-from quotes.services import credit_schedule_ensure_default
 from rendering.services import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.orders.factories import ProductFactory
@@ -79,7 +78,6 @@ def fuzz_server(cluster):
 
 @pytest.fixture
 def fuzz_data(make_user) -> FuzzData:
-    credit_schedule_ensure_default()
     # Staff, so that staff-only operations (tracking events) get past their 403 too.
     user = make_user(password=FUZZ_PASSWORD, is_staff=True)
     _, token = auth_session_create(user=user)

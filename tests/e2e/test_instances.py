@@ -35,18 +35,22 @@ def test_two_instances_answer_ping(cluster):
 
 
 def test_state_written_on_one_instance_is_read_on_another_and_survives_kill9(cluster):
+    # given: an admin session made on the first instance
     User.objects.create_superuser(email="ops@example.com", password=ADMIN_PASSWORD)
     first, second = cluster.add_server(), cluster.add_server()
     cluster.wait_ready()
 
     browser = admin_login(first.url, "ops@example.com")
+    # then: the second instance knows it
     on_second = browser.get(f"{second.url}/admin/", timeout=10, allow_redirects=False)
     assert on_second.status_code == 200
     assert "Site administration" in on_second.text
 
+    # when: both are killed -9 and restarted
     cluster.restart(first, kill=True)
     cluster.restart(second, kill=True)
 
+    # then: both still know it
     for server in (first, second):
         after = browser.get(f"{server.url}/admin/", timeout=10, allow_redirects=False)
         assert after.status_code == 200, f"{server.name} lost the session"

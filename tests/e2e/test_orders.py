@@ -16,6 +16,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_order_placed_on_a_tracked_on_b_survives_kill9(cluster, django_user_model):
+    # given: a customer, a staff user, a product with 3 in stock, two instances
     customer = django_user_model.objects.create_user(
         email="customer@example.com", password=TEST_PASSWORD
     )
@@ -30,6 +31,7 @@ def test_order_placed_on_a_tracked_on_b_survives_kill9(cluster, django_user_mode
     cluster.wait_ready()
     as_customer, as_staff = bearer(customer_token), bearer(staff_token)
 
+    # when: the order is placed on the first instance
     placed = requests.post(
         f"{first.url}/api/orders",
         json={"address_id": str(address.id), "items": [{"sku": "E2E-PRINT", "quantity": 2}]},
@@ -40,10 +42,12 @@ def test_order_placed_on_a_tracked_on_b_survives_kill9(cluster, django_user_mode
     order_id = placed.json()["id"]
     tracking_url = f"/api/orders/{order_id}/tracking"
 
+    # then: the second has no tracking yet
     none_yet = requests.get(f"{second.url}{tracking_url}", headers=as_customer, timeout=TIMEOUT_S)
     assert none_yet.status_code == 404
     assert none_yet.json()["error"] == "not_found"
 
+    # when: staff post a tracking event on the second
     event = requests.post(
         f"{second.url}{tracking_url}/events",
         json={
@@ -83,11 +87,14 @@ def test_order_placed_on_a_tracked_on_b_survives_kill9(cluster, django_user_mode
             {"sku": "E2E-PRINT", "name": "Print", "price_cents": 1800, "in_stock": True}
         ]
 
+    # then: the first instance shows it all
     check_everything_on(first)
 
+    # when: both are killed -9 and restarted
     cluster.restart(first, kill=True)
     cluster.restart(second, kill=True)
 
+    # then: both still show it all, and the stock was taken once
     for server in (first, second):
         check_everything_on(server)
     assert Product.objects.get(sku="E2E-PRINT").stock_quantity == 1

@@ -4,12 +4,11 @@ limit for all instances, and the same flow on a GCS emulator bucket."""
 import hashlib
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
 from accounts.models import User
 from accounts.services import auth_session_create
-from tests.uploads.gcs_emulator import Emulator, gcs_settings, service_account_json
+from tests.uploads.gcs_emulator import gcs_settings, service_account_json
 from tests.uploads.images import jpeg_bytes, png_bytes
 
 TIMEOUT_S = 15
@@ -37,16 +36,19 @@ def on(server, url: str) -> str:
 
 
 def test_upload_on_one_instance_is_served_by_another_and_survives_kill9(cluster):
+    # given: two instances
     headers = bearer_for("uploader@example.com")
     first, second = cluster.add_server(), cluster.add_server()
     cluster.wait_ready()
     data = png_bytes(48, 24)
 
+    # when: a file is uploaded on the first
     created = upload(first.url, headers, data, "pic.png")
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
 
+    # then: both serve it, by id and by the signed URL one of them minted
     for server in (second, first):
         got = requests.get(f"{server.url}/api/files/{body['id']}", headers=headers, timeout=5)
         assert got.status_code == 200
@@ -55,14 +57,17 @@ def test_upload_on_one_instance_is_served_by_another_and_survives_kill9(cluster)
     # A URL signed by one instance is honoured by the other: the signing key is shared.
     assert requests.get(on(second, body["url"]), timeout=5).content == data
 
+    # when: both are killed -9 and restarted
     cluster.restart(first, kill=True)
     cluster.restart(second, kill=True)
 
+    # then: both still serve it
     for server in (first, second):
         got = requests.get(f"{server.url}/api/files/{body['id']}", headers=headers, timeout=5)
         assert got.status_code == 200, f"{server.name} lost the file"
         assert got.content == data
 
+    # when: it is deleted on the second; then: the first no longer has it
     deleted = requests.delete(f"{second.url}/api/files/{body['id']}", headers=headers, timeout=5)
     assert deleted.status_code == 204
     gone = requests.get(f"{first.url}/api/files/{body['id']}", headers=headers, timeout=5)
@@ -70,17 +75,21 @@ def test_upload_on_one_instance_is_served_by_another_and_survives_kill9(cluster)
 
 
 def test_upload_rate_limit_counts_across_instances(cluster):
+    # given: two instances allowing 3 uploads an hour
     headers = bearer_for("busy@example.com")
     first = cluster.add_server(RATE_UPLOADS="3/hour")
     second = cluster.add_server(RATE_UPLOADS="3/hour")
     cluster.wait_ready()
     data = jpeg_bytes()
 
+    # when: four uploads, alternating instances
     statuses = [
         upload(server.url, headers, data).status_code for server in (first, second, first, second)
     ]
+    # then: the fourth is refused: one count for both
     assert statuses == [201, 201, 201, 429]
 
+    # when: the refusing instance is killed -9 and restarted; then: the count survived
     cluster.restart(second, kill=True)
     refused = upload(second.url, headers, data)
     assert refused.status_code == 429
@@ -90,21 +99,15 @@ def test_upload_rate_limit_counts_across_instances(cluster):
     assert upload(first.url, other_user, data).status_code == 201
 
 
-@pytest.fixture
-def emulator():
-    server = Emulator()
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_gcs_upload_on_one_instance_redirects_on_another(cluster, emulator):
+    # given: two instances on one GCS emulator bucket
     headers = bearer_for("cloud@example.com")
     env = gcs_settings(emulator, emulator.create_bucket(), service_account_json())
     first, second = cluster.add_server(**env), cluster.add_server(**env)
     cluster.wait_ready()
     data = jpeg_bytes(80, 60)
 
+    # when: uploaded on the first, which is then killed -9
     created = upload(first.url, headers, data)
     assert created.status_code == 201, created.text
     file_id = created.json()["id"]
@@ -113,6 +116,7 @@ def test_gcs_upload_on_one_instance_redirects_on_another(cluster, emulator):
     response = requests.get(
         f"{second.url}/api/files/{file_id}", headers=headers, timeout=5, allow_redirects=False
     )
+    # then: the second redirects to a signed URL of the bucket that serves the bytes
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(emulator.url)

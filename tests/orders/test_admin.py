@@ -20,6 +20,7 @@ def order(user, address, product):
 
 
 def test_order_change_page_shows_items_and_timeline(admin_browser, order):
+    # given: an order with a tracking event
     tracking_event_add(
         order_id=order.id,
         status="in_transit",
@@ -28,8 +29,10 @@ def test_order_change_page_shows_items_and_timeline(admin_browser, order):
         location="Lyon hub",
     )
 
+    # when
     page = admin_browser.get(f"/admin/orders/order/{order.id}/change/")
 
+    # then
     assert page.status_code == 200
     html = page.content.decode()
     assert "POSTER-A2" in html
@@ -58,19 +61,24 @@ def test_product_changelist_shows_stock(admin_browser, product):
 def test_mark_shipped_asks_for_a_carrier_then_creates_tracking(
     admin_browser, user, address, product, order
 ):
+    # given: a placed order and a cancelled one, both selected
     cancelled = order_place(user=user, lines=[OrderLine(product.sku, 1)], address_id=address.id)
     order_cancel(user=user, order_id=cancelled.id)
     selected = {"action": "mark_shipped", ACTION_CHECKBOX_NAME: [order.pk, cancelled.pk]}
 
+    # when: the action runs without a carrier
     form = admin_browser.post("/admin/orders/order/", selected)
+    # then: it asks for one and changes nothing
     assert form.status_code == 200
     assert "Mark shipped" in form.content.decode()
     assert not DeliveryTracking.objects.exists()
 
+    # when: it is applied with a carrier
     done = admin_browser.post(
         "/admin/orders/order/", {**selected, "apply": "1", "carrier": "Colissimo"}, follow=True
     )
 
+    # then: the placed order ships and its customer is told; the cancelled one is skipped
     assert done.status_code == 200
     tracking = DeliveryTracking.objects.get()
     assert tracking.order_id == order.id
@@ -87,10 +95,12 @@ def test_mark_shipped_asks_for_a_carrier_then_creates_tracking(
 def test_saving_a_product_adjusts_stock_without_overwriting_units_sold_meanwhile(
     admin_browser, user, address, product
 ):
+    # given: staff open the form at stock 10, then 3 units sell
     url = f"/admin/orders/product/{product.pk}/change/"
     assert admin_browser.get(url).status_code == 200  # staff opens the form: stock 10
     order_place(user=user, lines=[OrderLine(product.sku, 3)], address_id=address.id)
 
+    # when: the form is saved with +5
     saved = admin_browser.post(
         url,
         {
@@ -103,6 +113,7 @@ def test_saving_a_product_adjusts_stock_without_overwriting_units_sold_meanwhile
         },
     )
 
+    # then: 10 - 3 + 5, not the stale 10 + 5
     assert saved.status_code == 302
     product.refresh_from_db()
     assert (product.name, product.price_cents, product.stock_quantity) == (

@@ -19,6 +19,7 @@ def client_with(token: str) -> APIClient:
 
 
 def test_40_concurrent_orders_for_10_in_stock_place_exactly_10(auth_client, user):
+    # given: 10 in stock
     ProductFactory(sku="LAST-TEN", stock_quantity=10)
     address = AddressFactory(user=user, is_default=True)
     body = {"address_id": str(address.id), "items": [{"sku": "LAST-TEN", "quantity": 1}]}
@@ -28,8 +29,10 @@ def test_40_concurrent_orders_for_10_in_stock_place_exactly_10(auth_client, user
         response = client_with(token).post("/api/orders", body, format="json")
         return response.status_code, response.json().get("error")
 
+    # when: 40 orders of one unit at once
     outcomes = fire_concurrently(place, 40, processes=4)
 
+    # then
     assert outcomes.count((201, None)) == 10, outcomes
     assert outcomes.count((409, "out_of_stock")) == 30, outcomes
     assert Product.objects.get(sku="LAST-TEN").stock_quantity == 0
@@ -40,6 +43,7 @@ def test_40_concurrent_orders_for_10_in_stock_place_exactly_10(auth_client, user
 def test_concurrent_multi_line_orders_never_oversell_any_line_and_never_deadlock(user):
     # Orders list the same skus in opposite orders; stock is taken in sku order, so no two
     # transactions wait on each other's rows in a cycle.
+    # given
     ProductFactory(sku="X", stock_quantity=12)
     ProductFactory(sku="Y", stock_quantity=6)
     address = AddressFactory(user=user, is_default=True)
@@ -54,8 +58,10 @@ def test_concurrent_multi_line_orders_never_oversell_any_line_and_never_deadlock
             return type(exc).__name__, getattr(exc, "code", None)
         return "placed"
 
+    # when
     outcomes = fire_concurrently(place, 20, processes=4)
 
+    # then
     assert outcomes.count("placed") == 6, outcomes
     assert outcomes.count(("Conflict", "out_of_stock")) == 14, outcomes
     stock = dict(Product.objects.values_list("sku", "stock_quantity"))
@@ -63,6 +69,7 @@ def test_concurrent_multi_line_orders_never_oversell_any_line_and_never_deadlock
 
 
 def test_cancelling_twice_concurrently_returns_stock_once(auth_client, user):
+    # given: two placed orders of 3 units each
     product = ProductFactory(sku="ONCE", stock_quantity=10)
     address = AddressFactory(user=user, is_default=True)
     orders = [
@@ -77,8 +84,10 @@ def test_cancelling_twice_concurrently_returns_stock_once(auth_client, user):
         response = client_with(token).post(f"/api/orders/{order.id}/cancel")
         return str(order.id), response.status_code
 
+    # when
     outcomes = fire_concurrently(cancel, 16, processes=4)
 
+    # then: one cancel per order wins, the stock comes back once
     for order in orders:
         statuses = sorted(code for order_id, code in outcomes if order_id == str(order.id))
         assert statuses == [200] + [409] * 7, outcomes

@@ -18,13 +18,16 @@ def stock(sku: str) -> int:
 def test_place_order_takes_stock_copies_prices_and_snapshots_the_address(
     auth_client, user, address
 ):
+    # given
     ProductFactory(sku="MUG", name="Mug", price_cents=900, stock_quantity=5)
     ProductFactory(sku="PRINT", name="Print", price_cents=1500, stock_quantity=2)
 
+    # when
     response = auth_client.post(
         "/api/orders", order_body(address, ("PRINT", 2), ("MUG", 3)), format="json"
     )
 
+    # then
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "placed"
@@ -39,10 +42,11 @@ def test_place_order_takes_stock_copies_prices_and_snapshots_the_address(
     assert stock("MUG") == 2
     assert stock("PRINT") == 0
 
-    # Later catalogue and address edits don't change the order.
+    # when: the catalogue and the address change later
     Product.objects.filter(sku="MUG").update(price_cents=1, name="Renamed")
     Address.objects.filter(pk=address.pk).update(line1="Elsewhere")
     again = auth_client.get(f"/api/orders/{body['id']}").json()
+    # then: the order keeps what it was placed with
     assert again["items"][0]["unit_price_cents"] == 900
     assert again["items"][0]["name"] == "Mug"
     assert again["shipping_address"]["line1"] == address.line1
@@ -177,6 +181,7 @@ def test_anonymous_callers_cannot_order_or_list(api_client, address, product):
 def test_orders_list_and_detail_show_only_the_callers_orders(
     auth_client, make_user, address, product
 ):
+    # given: an order of mine and one of another user
     mine = auth_client.post("/api/orders", order_body(address, (product.sku, 1)), format="json")
     other = make_user()
     theirs = client_for(other).post(
@@ -186,7 +191,9 @@ def test_orders_list_and_detail_show_only_the_callers_orders(
     )
     assert mine.status_code == theirs.status_code == 201
 
+    # when: listing and reading
     listed = auth_client.get("/api/orders").json()
+    # then: mine only; theirs is a 404 everywhere and unchanged
     assert [o["id"] for o in listed["results"]] == [mine.json()["id"]]
     assert listed["next"] is None
     assert auth_client.get(f"/api/orders/{mine.json()['id']}").status_code == 200

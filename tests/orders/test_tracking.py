@@ -28,6 +28,7 @@ def test_no_tracking_yet_is_404_not_found(auth_client, order):
 def test_staff_events_build_the_timeline_move_the_order_and_notify_the_customer(
     auth_client, staff_client, user, order
 ):
+    # when: the first event
     first = post_event(
         staff_client,
         order,
@@ -38,11 +39,13 @@ def test_staff_events_build_the_timeline_move_the_order_and_notify_the_customer(
         location="Lyon hub",
         occurred_at="2031-05-01T08:00:00Z",
     )
+    # then: it is recorded and the order ships
     assert first.status_code == 201, first.json()
     assert first.json()["status"] == "in_transit"
     assert first.json()["location"] == "Lyon hub"
     assert auth_client.get(f"/api/orders/{order.id}").json()["status"] == "shipped"
 
+    # when: two more, up to delivery
     post_event(staff_client, order, status="out_for_delivery", occurred_at="2031-05-03T07:00:00Z")
     last = post_event(
         staff_client,
@@ -53,6 +56,7 @@ def test_staff_events_build_the_timeline_move_the_order_and_notify_the_customer(
     )
     assert last.status_code == 201
 
+    # then: the customer's timeline, oldest first, and the order delivered
     tracking = auth_client.get(f"/api/orders/{order.id}/tracking").json()
     assert tracking["carrier"] == "DHL"
     assert tracking["tracking_number"] == "JD0001"
@@ -67,6 +71,7 @@ def test_staff_events_build_the_timeline_move_the_order_and_notify_the_customer(
     ]
     assert auth_client.get(f"/api/orders/{order.id}").json()["status"] == "delivered"
 
+    # then: one notification per event
     notes = Notification.objects.filter(user=user).order_by("created_at")
     assert [n.data["tracking_status"] for n in notes] == [
         "in_transit",

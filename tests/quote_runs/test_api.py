@@ -44,8 +44,10 @@ def start(client, django_capture_on_commit_callbacks, **body):
 
 @pytest.mark.django_db
 def test_anonymous_run_answers_202_and_completes(api_client, django_capture_on_commit_callbacks):
+    # when
     response = start(api_client, django_capture_on_commit_callbacks, session_id=SESSION)
 
+    # then: 202 with the run's URLs, and (tasks are eager here) the run completed
     assert response.status_code == 202, response.json()
     body = response.json()
     run_id = body["run_id"]

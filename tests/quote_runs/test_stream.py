@@ -186,9 +186,11 @@ def test_owner_by_token_may_stream(make_user):
 def test_live_events_arrive_and_the_stream_ends(settings, pubsub):
     if not pubsub:
         settings.QUOTE_RUN_PUBSUB_URL = ""
+    # given: a run with one event already stored
     run = QuoteRunFactory(session_id=SESSION)
     run_event_append(run_id=run.id, event_type="run.started", key="start")
 
+    # when: three more are appended once the stream has replayed the first
     async def go():
         response = await open_stream(run.id)
         writer = asyncio.ensure_future(asyncio.sleep(0))
@@ -204,6 +206,7 @@ def test_live_events_arrive_and_the_stream_ends(settings, pubsub):
 
     events = parse(asyncio.run(go()))[1:]
 
+    # then: all five arrive in order and the stream ends after the terminal one
     assert [e["id"] for e in events] == [1, 2, 3, 4, 5]
     assert events[-1]["event"] == "run.failed"
 
@@ -226,10 +229,13 @@ def test_unreachable_redis_falls_back_to_polling(settings, caplog):
 
 
 def test_idle_stream_sends_keepalives(settings):
+    # given: a run with no events and a short keepalive
     settings.SSE_KEEPALIVE_S = 0.3
     run = QuoteRunFactory(session_id=SESSION)
     done = threading.Event()
 
+    # when: the stream idles until two keepalives went out, then the run ends; then: the
+    # keepalives came first, the terminal event last
     async def go():
         response = await open_stream(run.id)
 
@@ -247,6 +253,7 @@ def test_idle_stream_sends_keepalives(settings):
 
 
 def test_run_deleted_mid_stream_ends_the_stream(settings):
+    # given: a polling stream of a run
     settings.QUOTE_RUN_PUBSUB_URL = ""
     run = QuoteRunFactory(session_id=SESSION)
 
@@ -257,6 +264,7 @@ def test_run_deleted_mid_stream_ends_the_stream(settings):
         finally:
             connection.close()
 
+    # when: the run is deleted while streaming; then: the stream ends with no event
     async def go():
         response = await open_stream(run.id)
         deleter = asyncio.ensure_future(delete_run())

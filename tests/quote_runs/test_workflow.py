@@ -35,11 +35,14 @@ def schedule_total(run) -> int:
 
 @pytest.mark.django_db
 def test_run_emits_each_provider_then_completes_with_sorted_offers(settings):
+    # given: three files, enough for the bulk discount
     settings.QUOTE_RUN_BULK_MIN_FILES = 3
     run = QuoteRunFactory(file_count=3)
 
+    # when
     run = quote_run_execute(run_id=run.id)
 
+    # then: each provider's steps in turn, offers sorted by credits
     types = [event[1] for event in event_log(run)]
     per_provider = ["provider.started"] + ["provider.progress"] * 3 + ["provider.quote"]
     assert types == ["run.started", *per_provider * 3, "run.completed"]
@@ -115,6 +118,7 @@ def _execute_in_child(run_id) -> None:
 def test_redelivery_after_a_worker_crash_resumes_without_duplicates(settings, provider_server):
     """kill -9 a worker in the middle of the second provider, then deliver again: the
     provider that already quoted is not asked again and no step is appended twice."""
+    # given: a worker killed -9 once the second provider is under way
     settings.QUOTE_HTTP_PROVIDER_URL = provider_server.url("answer")
     settings.QUOTE_RUN_PROVIDER_STEP_S = 0.3
     run = QuoteRunFactory(providers=["http", "standard"], file_count=4)
@@ -131,8 +135,10 @@ def test_redelivery_after_a_worker_crash_resumes_without_duplicates(settings, pr
     run.refresh_from_db()
     assert run.status == QuoteRunStatus.PROCESSING
 
+    # when: the task is delivered again
     run = quote_run_execute(run_id=run.id)
 
+    # then: the log before the crash is kept, the rest follows with no gap or repeat
     after = event_log(run)
     assert after[: len(before)] == before
     assert [seq for seq, *_ in after] == list(range(1, len(after) + 1))

@@ -21,16 +21,19 @@ def admin_browser(make_user):
 
 @pytest.mark.django_db
 def test_quote_list_filters_and_search(admin_browser, make_user):
+    # given: a live quote of a user, an expired one of a session
     owner = make_user(email="findme@example.com")
     live = QuoteFactory(user=owner)
     stale = QuoteFactory(expired_ago=timedelta(minutes=1), session_id="stale_session_000001")
 
+    # when
     listing = admin_browser.get("/admin/quotes/quote/")
     uncleaned = admin_browser.get("/admin/quotes/quote/?uncleaned=yes")
     by_email = admin_browser.get("/admin/quotes/quote/?q=findme")
     by_id = admin_browser.get(f"/admin/quotes/quote/?q={stale.pk}")
     detail = admin_browser.get(f"/admin/quotes/quote/{live.pk}/change/")
 
+    # then: the filters and the search find the right one
     assert listing.status_code == 200
     assert str(live.pk) in listing.text
     assert str(stale.pk) in listing.text
@@ -61,14 +64,17 @@ def test_expire_action(admin_browser):
 
 @pytest.mark.django_db
 def test_saving_the_active_schedule_publishes_a_new_version(admin_browser):
+    # given
     active = CreditSchedule.objects.get(is_active=True)
     ops = {"upscale": {"base_credits": 9, "credits_per_megapixel": 1}}
 
+    # when: staff save the active schedule with new prices
     response = admin_browser.post(
         f"/admin/quotes/creditschedule/{active.pk}/change/",
         {"ops": json.dumps(ops), "max_files": 5, "quote_ttl_seconds": 60},
     )
 
+    # then: a new active version, the old one untouched
     assert response.status_code == 302, response.content[:2000]
     active.refresh_from_db()
     newest = CreditSchedule.objects.get(is_active=True)

@@ -50,8 +50,10 @@ def quote_id(api_client):
 
 @pytest.mark.django_db
 def test_create_prices_the_job_with_the_active_schedule(api_client):
+    # when
     response = api_client.post("/api/quotes", job(), format="json")
 
+    # then
     assert response.status_code == 201
     body = response.json()
     # upscale 2 + ceil(4 * MP), resize 0 + ceil(0.5 * MP): a = 1 MP, b = 3 MP
@@ -71,6 +73,7 @@ def test_create_prices_the_job_with_the_active_schedule(api_client):
 
 @pytest.mark.django_db
 def test_quote_keeps_the_schedule_it_was_priced_with(api_client):
+    # given: a quote priced with version 1, then version 2 published
     first = api_client.post("/api/quotes", job(), format="json").json()
     credit_schedule_publish(
         ops={
@@ -80,9 +83,11 @@ def test_quote_keeps_the_schedule_it_was_priced_with(api_client):
         max_files=5,
         quote_ttl_seconds=60,
     )
+    # when: another quote is priced and the first read again
     second = api_client.post("/api/quotes", job(), format="json").json()
 
     again = session_client().get(f"/api/quotes/{first['id']}").json()
+    # then: each keeps its own version's price
     assert again["credits_total"] == 23
     assert again["schedule"]["version"] == 1
     assert second["credits_total"] == 200
@@ -137,17 +142,22 @@ def test_body_and_header_sessions_must_agree():
 
 @pytest.mark.django_db
 def test_get_newest_active_quote_of_a_session(api_client):
+    # given: two quotes of the session, one of another session
     older = api_client.post("/api/quotes", job(), format="json").json()
     newer = api_client.post("/api/quotes", job(), format="json").json()
     api_client.post("/api/quotes", job(session_id=OTHER_SESSION), format="json")
 
+    # when
     response = api_client.get(f"/api/quotes/session/{SESSION}")
+    # then: the newest
     assert response.status_code == 200
     assert response.json()["id"] == newer["id"]
 
+    # when: it is used, then: the older one
     session_client().post(f"/api/quotes/{newer['id']}/use")
     assert api_client.get(f"/api/quotes/session/{SESSION}").json()["id"] == older["id"]
 
+    # when: that one expires, then: none
     Quote.objects.filter(pk=older["id"]).update(expires_at=timezone.now())
     response = api_client.get(f"/api/quotes/session/{SESSION}")
     assert response.status_code == 404

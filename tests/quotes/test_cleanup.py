@@ -32,6 +32,7 @@ def test_cleanup_marks_expired_and_counts():
 
 @pytest.mark.django_db
 def test_retention_deletes_old_quotes_in_batches(settings):
+    # given: 11 quotes past retention (2 of them still active), 3 recent; batches of 4
     settings.QUOTE_CLEANUP_BATCH_SIZE = 4
     settings.QUOTE_RETENTION = timedelta(days=30)
     old_expired = QuoteFactory.create_batch(
@@ -49,9 +50,11 @@ def test_retention_deletes_old_quotes_in_batches(settings):
         3, status=QuoteStatus.EXPIRED, expired_ago=timedelta(days=29)
     )
 
+    # when
     with CaptureQueriesContext(connection) as queries:
         counts = quote_cleanup()
 
+    # then
     assert counts == {"expired": 2, "deleted": len(old_expired) + len(old_used) + len(old_active)}
     assert set(Quote.objects.values_list("pk", flat=True)) == {q.pk for q in recent}
     deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "quotes_quote"')]

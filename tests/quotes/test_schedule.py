@@ -62,21 +62,26 @@ def test_flush_leaves_an_active_schedule_behind():
 
 @pytest.mark.django_db
 def test_publish_makes_a_new_active_version_and_keeps_the_old():
+    # given
     old = credit_schedule_active()
 
+    # when
     new = credit_schedule_publish(
         ops={"upscale": {"base_credits": 5, "credits_per_megapixel": 1}},
         max_files=3,
         quote_ttl_seconds=60,
     )
 
+    # then
     old.refresh_from_db()
     assert new.version == old.version + 1
     assert new.is_active
     assert not old.is_active
     assert credit_schedule_active().pk == new.pk
 
+    # when: the old version is activated again
     credit_schedule_activate(schedule=old)
+    # then
     assert credit_schedule_active().pk == old.pk
     assert CreditSchedule.objects.filter(is_active=True).count() == 1
 

@@ -6,7 +6,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from quotes.models import Quote, QuoteStatus
-from quotes.services import credit_schedule_ensure_default
 from tests.concurrency import fire_concurrently
 
 SESSION = "sess_concurrency_0001"
@@ -16,7 +15,7 @@ CALLS = 30
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_thirty_concurrent_uses_exactly_one_wins():
-    credit_schedule_ensure_default()
+    # given: an active quote of a session
     client = APIClient()
     client.credentials(HTTP_X_SESSION_ID=SESSION)
     created = client.post(
@@ -37,8 +36,10 @@ def test_thirty_concurrent_uses_exactly_one_wins():
         response = caller.post(f"/api/quotes/{quote_id}/use")
         return response.status_code, response.json().get("error")
 
+    # when: 30 uses at once from 5 processes
     outcomes = fire_concurrently(use, CALLS, processes=5)
 
+    # then
     counts = Counter(outcomes)
     assert counts[(200, None)] == 1, counts
     assert counts[(409, "quote_used")] == CALLS - 1, counts

@@ -106,6 +106,7 @@ def test_unknown_ids_are_404_and_malformed_ids_400(auth_client, setup, field):
 
 
 def test_someone_elses_shop_session_product_or_render_is_404(auth_client, setup, make_user):
+    # given: another user's shop, session and product, and a session of my other shop
     shop = setup[0]
     other = make_user()
     their_shop = ShopFactory(owner=other)
@@ -113,6 +114,7 @@ def test_someone_elses_shop_session_product_or_render_is_404(auth_client, setup,
     their_product = product_upload(other, product_png())
     my_other_shop_session = confirmed_session(ShopFactory(owner=shop.owner))
 
+    # when: a render names any of them
     for overrides in (
         {"shop_id": str(their_shop.pk)},
         {"room_session_id": str(their_session.pk)},
@@ -120,12 +122,15 @@ def test_someone_elses_shop_session_product_or_render_is_404(auth_client, setup,
         {"room_session_id": str(my_other_shop_session.pk)},
     ):
         response = auth_client.post("/api/renders", body_for(*setup, **overrides), format="json")
+        # then: 404, as if it did not exist
         assert response.status_code == 404, overrides
         assert response.json()["error"] == "not_found"
 
+    # when: they render themselves
     theirs = client_for(other).post(
         "/api/renders", body_for(their_shop, their_session, their_product), format="json"
     )
+    # then: I cannot read their render, and my quota was never touched
     assert theirs.status_code == 202
     assert auth_client.get(f"/api/renders/{theirs.json()['id']}").status_code == 404
     assert auth_client.get(f"/api/renders/{uuid.uuid4()}").status_code == 404

@@ -35,9 +35,11 @@ def no_signed_urls_in(row) -> bool:
 
 
 def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, auth_client, user):
+    # given: a shop on GCS
     assert is_cloud_storage()
     shop = ShopFactory(owner=user, daily_quota=2)
 
+    # when: the client PUTs a room photo to its signed URL
     created = auth_client.post(f"/api/shops/{shop.pk}/room-sessions").json()
     upload = created["upload"]
     assert urlsplit(upload["url"]).path == f"/{bucket.name}/{upload['key']}"
@@ -50,13 +52,16 @@ def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, au
     )
     assert put.status_code == 200
 
+    # when: the session is confirmed
     confirmed = auth_client.post(f"/api/room-sessions/{created['id']}/confirm")
+    # then: a freshly signed URL of the normalized original
     assert confirmed.status_code == 200, confirmed.json()
     original_url = confirmed.json()["original_image_url"]
     assert 0 < expires_s(original_url) <= ONE_HOUR_S
     original = Image.open(io.BytesIO(requests.get(original_url, timeout=10).content))
     assert (original.format, original.size) == ("JPEG", (200, 100))
 
+    # when: a render is requested
     product = product_upload(user, product_png((40, 40), (255, 0, 0, 255)))
     response = post_render(
         auth_client,
@@ -69,6 +74,7 @@ def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, au
     )
     assert response.status_code == 202, response.json()
 
+    # then: its result is in the bucket, behind a signed URL of at most an hour
     detail = auth_client.get(f"/api/renders/{response.json()['id']}").json()
     assert detail["status"] == "completed", detail
     result_url = detail["result_image_url"]
@@ -80,6 +86,7 @@ def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, au
     assert blue < 15
     assert result.getpixel((150, 50))[2] > 240
 
+    # then: counted once, and the database holds keys only
     usage = UsageDaily.objects.get(shop=shop)
     assert (usage.composite_renders, usage.reserved, usage.prep_renders) == (1, 0, 1)
     assert no_signed_urls_in(RoomSession.objects.get(pk=created["id"]))
@@ -87,6 +94,7 @@ def test_room_upload_confirm_render_and_read_back_through_signed_urls(bucket, au
 
 
 def test_legacy_gcs_url_is_turned_into_a_key_on_first_use(bucket, auth_client, user):
+    # given: a legacy session that stored a signed URL, not a key
     shop = ShopFactory(owner=user)
     session = RoomSessionFactory(shop=shop)
     key = put_room_photo(session, image_bytes((80, 60)))
@@ -96,8 +104,10 @@ def test_legacy_gcs_url_is_turned_into_a_key_on_first_use(bucket, auth_client, u
     )
     RoomSession.objects.filter(pk=session.pk).update(legacy_original_image_url=legacy_url)
 
+    # when
     response = auth_client.post(f"/api/room-sessions/{session.pk}/confirm")
 
+    # then: the key is taken from the URL and a fresh URL is signed
     assert response.status_code == 200, response.json()
     assert response.json()["original_image_key"] == key
     assert RoomSession.objects.get(pk=session.pk).original_room_image_key == key
@@ -107,6 +117,7 @@ def test_legacy_gcs_url_is_turned_into_a_key_on_first_use(bucket, auth_client, u
 
 
 def test_missing_object_in_the_bucket_fails_the_render_and_refunds(bucket, auth_client, user):
+    # given: a product image whose object is gone from the bucket; when: it is rendered
     shop = ShopFactory(owner=user, daily_quota=1)
     session = RoomSessionFactory(shop=shop)
     put_room_photo(session, image_bytes((80, 60)))
@@ -124,6 +135,7 @@ def test_missing_object_in_the_bucket_fails_the_render_and_refunds(bucket, auth_
         },
     )
 
+    # then: the render fails readably and its slot is refunded
     detail = auth_client.get(f"/api/renders/{response.json()['id']}").json()
     assert detail["status"] == "failed"
     assert detail["error"] == "The product image is missing from storage."

@@ -80,8 +80,10 @@ def fetch_image(client, url: str) -> Image.Image:
 def test_render_is_accepted_composited_and_counted_once(
     auth_client, api_client, shop, session, product
 ):
+    # when
     response = post_render(auth_client, render_body(shop, session, product))
 
+    # then: accepted, completed (eager here), behind a signed URL of at most an hour
     assert response.status_code == 202, response.json()
     assert response.json()["status"] == "queued"
     job_id = response.json()["id"]
@@ -104,6 +106,7 @@ def test_render_is_accepted_composited_and_counted_once(
     assert close(result.getpixel((50, 74)), BLUE)
     assert close(result.getpixel((150, 50)), BLUE)
 
+    # then: counted once
     row = usage(shop)
     assert (row.composite_renders, row.reserved) == (1, 0)
     used = auth_client.get(f"/api/shops/{shop.pk}/usage").json()
@@ -178,13 +181,16 @@ def test_missing_product_object_fails_readably_and_gives_the_slot_back(
 
 
 def test_corrupt_room_image_fails_readably_and_costs_nothing(auth_client, shop, session, product):
+    # given: a room image that is not a readable JPEG
     storage_delete(session.original_room_image_key)
     storage_save(
         session.original_room_image_key, ContentFile(b"\xff\xd8garbage"), content_type="image/jpeg"
     )
 
+    # when
     job_id = post_render(auth_client, render_body(shop, session, product)).json()["id"]
 
+    # then: the render fails readably and costs nothing
     job = RenderJob.objects.get(pk=job_id)
     assert job.status == RenderJobStatus.FAILED
     assert job.error.startswith("The room image is not a readable image")
@@ -199,11 +205,14 @@ def test_corrupt_room_image_fails_readably_and_costs_nothing(auth_client, shop, 
 
 
 def test_quota_exceeded_is_429_with_remaining_and_reset_time(auth_client, shop, session, product):
+    # given: the whole quota of 3 used
     for _ in range(3):
         assert post_render(auth_client, render_body(shop, session, product)).status_code == 202
 
+    # when
     response = post_render(auth_client, render_body(shop, session, product))
 
+    # then
     assert response.status_code == 429
     body = response.json()
     assert body["error"] == "quota_exceeded"

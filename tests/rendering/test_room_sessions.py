@@ -53,6 +53,7 @@ def test_create_answers_a_signed_put_for_the_session_room_key(auth_client, user)
 def test_upload_then_confirm_normalizes_counts_prep_and_signs_a_fresh_url(
     auth_client, api_client, user, settings
 ):
+    # given: a room photo PUT to the session's upload URL
     settings.ROOM_IMAGE_MAX_SIDE = 120
     shop = ShopFactory(owner=user)
     created = auth_client.post(f"/api/shops/{shop.pk}/room-sessions").json()
@@ -62,8 +63,10 @@ def test_upload_then_confirm_normalizes_counts_prep_and_signs_a_fresh_url(
     )
     assert put.status_code == 200
 
+    # when
     response = auth_client.post(f"/api/room-sessions/{created['id']}/confirm")
 
+    # then: normalized, counted as one prep, behind a fresh signed URL
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["id"] == created["id"]
@@ -126,6 +129,7 @@ def test_room_photo_in_a_format_uploads_refuse_is_400(auth_client, user):
 
 
 def test_legacy_session_gets_its_keys_from_the_urls_on_first_use(auth_client, api_client, user):
+    # given: a legacy session that stored a signed URL, not a key
     shop = ShopFactory(owner=user)
     session = RoomSessionFactory(shop=shop)
     key = put_room_photo(session, image_bytes((64, 32)))
@@ -135,8 +139,10 @@ def test_legacy_session_gets_its_keys_from_the_urls_on_first_use(auth_client, ap
     )
     session.save()
 
+    # when
     response = auth_client.post(f"/api/room-sessions/{session.pk}/confirm")
 
+    # then
     assert response.status_code == 200, response.json()
     assert response.json()["original_image_key"] == key
     session.refresh_from_db()
@@ -158,14 +164,17 @@ def test_legacy_session_whose_object_is_gone_is_409(auth_client, user):
 
 
 def test_cleaned_image_is_copied_under_the_session_and_counts_a_cleanup(auth_client, user):
+    # given: an uploaded PNG of the user
     shop = ShopFactory(owner=user)
     session = RoomSessionFactory(shop=shop)
     upload = product_upload(user, image_bytes((50, 50), (0, 255, 0), fmt="PNG"), "clean.png")
 
+    # when
     response = auth_client.post(
         f"/api/room-sessions/{session.pk}/cleaned", {"upload_id": str(upload.pk)}, format="json"
     )
 
+    # then: a JPEG copy under the session, counted as one cleanup
     assert response.status_code == 200, response.json()
     key = response.json()["cleaned_image_key"]
     assert key.startswith(f"rooms/{shop.pk}/{session.pk}/cleaned-")

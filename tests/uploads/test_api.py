@@ -37,8 +37,10 @@ def stored_files(settings) -> list:
     ],
 )
 def test_upload_records_what_the_bytes_are(auth_client, user, data, name, content_type, size):
+    # when: the client claims another content type
     response = post_file(auth_client, data, name, content_type="application/octet-stream")
 
+    # then: the type and size come from the bytes, and the URL serves them
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["filename"] == name
@@ -78,11 +80,14 @@ def test_upload_needs_auth_unless_anonymous_uploads(api_client, settings):
 
 
 def test_get_file_streams_bytes_with_headers(auth_client):
+    # given
     data = png_bytes()
     file_id = post_file(auth_client, data, "résumé photo.png").json()["id"]
 
+    # when
     response = auth_client.get(f"/api/files/{file_id}")
 
+    # then
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["Content-Length"] == str(len(data))
@@ -93,6 +98,7 @@ def test_get_file_streams_bytes_with_headers(auth_client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == data
 
+    # when: the client sends the ETag back
     not_modified = auth_client.get(f"/api/files/{file_id}", HTTP_IF_NONE_MATCH=response["ETag"])
     assert not_modified.status_code == 304
     assert not_modified.content == b""
@@ -138,6 +144,7 @@ def test_file_whose_object_vanished_is_404_not_500(user):
 
 
 def test_upload_rate_limit(auth_client, settings):
+    # given: 2 uploads a minute
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -145,7 +152,9 @@ def test_upload_rate_limit(auth_client, settings):
             "uploads": "2/min",
         },
     }
+    # when
     statuses = [post_file(auth_client, jpeg_bytes()).status_code for _ in range(3)]
+    # then
     assert statuses == [201, 201, 429]
 
     refused = post_file(auth_client, jpeg_bytes())
@@ -156,6 +165,7 @@ def test_upload_rate_limit(auth_client, settings):
 
 
 def test_anonymous_uploads_are_limited_per_ip(api_client, auth_client, settings):
+    # given: anonymous uploads, 1 a minute
     settings.ANONYMOUS_UPLOADS = True
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -164,6 +174,7 @@ def test_anonymous_uploads_are_limited_per_ip(api_client, auth_client, settings)
             "uploads": "1/min",
         },
     }
+    # then: per IP, and a user's own limit is apart
     assert post_file(api_client, jpeg_bytes()).status_code == 201
     assert post_file(api_client, jpeg_bytes()).status_code == 429
     other_ip = post_file(api_client, jpeg_bytes(), REMOTE_ADDR="10.9.8.7")
@@ -174,11 +185,14 @@ def test_anonymous_uploads_are_limited_per_ip(api_client, auth_client, settings)
 
 
 def test_admin_lists_uploads_with_signed_thumbnails(client, user, make_user):
+    # given
     upload = make_upload(owner=user)
     admin = make_user(is_staff=True, is_superuser=True)
     client.force_login(admin)
 
+    # when
     changelist = client.get("/admin/uploads/uploadedfile/")
+    # then: a thumbnail through a signed URL that serves the file
     assert changelist.status_code == 200
     html = changelist.content.decode()
     assert f"/api/storage/{upload.key}?token=" in html

@@ -81,6 +81,7 @@ class CountingHandler(FileUploadHandler):
 def test_streaming_body_is_cut_off_at_the_cap(rf, settings):
     """When Content-Length can't be trusted, the handler stops the parse at the cap, long
     before the whole body is consumed."""
+    # given: an 8 MiB body that declares 1000 bytes, and a 1 MiB cap
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     total = 8 * 1024 * 1024
     body = encode_multipart(
@@ -94,7 +95,9 @@ def test_streaming_body_is_cut_off_at_the_cap(rf, settings):
     handlers = [limiter, CountingHandler(request), MemoryFileUploadHandler(request)]
     parser = MultiPartParser(meta, io.BytesIO(body), handlers)
 
+    # when
     with pytest.raises(PayloadTooLarge):
         parser.parse()
+    # then: the parse stopped near the cap
     assert CountingHandler.seen <= settings.MAX_UPLOAD_BYTES
     assert limiter.received < 2 * settings.MAX_UPLOAD_BYTES

@@ -16,6 +16,7 @@ from .images import jpeg_bytes
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_saves_of_one_key_have_exactly_one_winner():
+    # given
     key = upload_key("race", "bin")
 
     def save(index: int) -> str:
@@ -25,8 +26,10 @@ def test_concurrent_saves_of_one_key_have_exactly_one_winner():
             return "exists"
         return f"saved {index}"
 
+    # when: 12 writers of one key at once
     outcomes = fire_concurrently(save, 12, processes=4)
 
+    # then: one wins and its bytes are stored
     winners = [outcome for outcome in outcomes if outcome.startswith("saved")]
     assert len(winners) == 1, outcomes
     assert outcomes.count("exists") == 11
@@ -38,6 +41,7 @@ def test_concurrent_saves_of_one_key_have_exactly_one_winner():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_upload_rate_limit_is_exact_under_concurrency(make_user, settings):
+    # given: 5 uploads an hour
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -52,7 +56,9 @@ def test_upload_rate_limit_is_exact_under_concurrency(make_user, settings):
         file = SimpleUploadedFile(f"{index}.jpg", data, "image/jpeg")
         return client.post("/api/uploads", {"file": file}, format="multipart").status_code
 
+    # when: 16 at once from 4 processes
     statuses = fire_concurrently(upload, 16, processes=4)
 
+    # then
     assert sorted(statuses) == [201] * 5 + [429] * 11, statuses
     assert UploadedFile.objects.count() == 5

@@ -32,12 +32,15 @@ def query(url: str) -> dict[str, str]:
 
 
 def test_save_read_back_and_delete(bucket):
+    # given
     assert is_cloud_storage()
     key = upload_key("owner", "jpg")
     data = jpeg_bytes()
 
+    # when
     assert storage_save(key, io.BytesIO(data), content_type="image/jpeg") == key
 
+    # then
     blob = bucket.get_blob(key)
     assert blob is not None
     assert blob.content_type == "image/jpeg"
@@ -47,6 +50,7 @@ def test_save_read_back_and_delete(bucket):
     with storage_open(key) as fileobj:
         assert fileobj.read() == data
 
+    # when: it is deleted
     storage_delete(key)
     assert bucket.get_blob(key) is None
     assert not storage_exists(key)
@@ -62,12 +66,15 @@ def test_save_never_overwrites(bucket):
 
 
 def test_signed_read_url_shape_ttl_and_content(bucket, emulator):
+    # given
     key = upload_key("owner", "jpg")
     data = jpeg_bytes()
     storage_save(key, io.BytesIO(data), content_type="image/jpeg")
 
+    # when
     url = signed_read_url(key)
 
+    # then: a V4 URL of the emulator, one hour, that serves the object
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}" == emulator.url
     assert parts.path == f"/{bucket.name}/{key}"
@@ -114,6 +121,7 @@ def test_signed_upload_put(bucket):
 
 @pytest.mark.django_db
 def test_api_upload_redirects_reads_and_deletes(bucket, auth_client):
+    # given: an upload through the API
     data = jpeg_bytes()
     created = auth_client.post(
         "/api/uploads",
@@ -125,14 +133,18 @@ def test_api_upload_redirects_reads_and_deletes(bucket, auth_client):
     assert bucket.get_blob(upload.key).download_as_bytes() == data
     assert query(created.json()["url"])["X-Goog-Expires"] == "3600"
 
+    # when: it is read by id
     response = auth_client.get(f"/api/files/{upload.id}")
+    # then: a redirect to a signed URL
     assert response.status_code == 302
     location = response["Location"]
     assert urlsplit(location).path == f"/{bucket.name}/{upload.key}"
     assert int(query(location)["X-Goog-Expires"]) <= 3600
     assert requests.get(location, timeout=10).content == data
 
+    # when: it is deleted
     assert auth_client.delete(f"/api/files/{upload.id}").status_code == 204
+    # then: the object goes with the row
     assert bucket.get_blob(upload.key) is None
     assert not UploadedFile.objects.filter(id=upload.id).exists()
 

@@ -57,14 +57,17 @@ def test_system_user_is_idempotent_inactive_and_cannot_log_in(api_client):
 
 @pytest.mark.django_db
 def test_anonymous_upload_is_owned_by_system_user_and_reachable_by_id(api_client, settings):
+    # given
     settings.ANONYMOUS_UPLOADS = True
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    # when: an anonymous client uploads
     response = api_client.post(
         "/api/uploads",
         {"file": SimpleUploadedFile("a.jpg", jpeg_bytes(), "image/jpeg")},
         format="multipart",
     )
+    # then: the system user owns it; anyone can read it by id, nobody delete it
     assert response.status_code == 201
     upload = UploadedFile.objects.get(id=response.json()["id"])
     assert upload.owner.email == system_user_get_or_create().email
@@ -77,6 +80,7 @@ def test_anonymous_upload_is_owned_by_system_user_and_reachable_by_id(api_client
 
 @pytest.mark.django_db
 def test_anonymous_cleanup_deletes_old_rows_and_objects_only(user, settings):
+    # given: an old and a fresh anonymous upload, and an old one of a user
     settings.ANONYMOUS_UPLOAD_RETENTION = timedelta(hours=24)
     old = upload_create_anonymous(fileobj=io.BytesIO(jpeg_bytes()), filename="old.jpg")
     fresh = upload_create_anonymous(fileobj=io.BytesIO(jpeg_bytes()), filename="new.jpg")
@@ -84,11 +88,12 @@ def test_anonymous_cleanup_deletes_old_rows_and_objects_only(user, settings):
     past = timezone.now() - timedelta(hours=25)
     UploadedFile.objects.filter(pk__in=[old.pk, users_old.pk]).update(created_at=past)
 
-    # Through the registry, as beat and `manage.py cleanup_expired` run it.
+    # when: the cleanup runs through the registry, as beat and `manage.py cleanup_expired` do
     assert cleanup_run(name="anonymous_uploads") == {
         "anonymous_uploads_deleted": 1,
         "anonymous_objects_deleted": 1,
     }
+    # then: only the old anonymous row and object are gone
     assert not UploadedFile.objects.filter(pk=old.pk).exists()
     assert not storage_exists(old.key)
     for kept in (fresh, users_old):

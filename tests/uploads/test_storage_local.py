@@ -95,6 +95,7 @@ def test_signed_read_url_expired_is_refused(client):
 
 @pytest.mark.parametrize("tamper", ["signature", "key", "payload", "missing"])
 def test_signed_read_url_tampered_is_refused(client, tamper):
+    # given: two stored objects and a signed URL of one, tampered
     key = upload_key("u", "jpg")
     other = upload_key("u", "jpg")
     for name in (key, other):
@@ -111,7 +112,9 @@ def test_signed_read_url_tampered_is_refused(client, tamper):
     else:
         url = url.split("?")[0]
 
+    # when
     response = client.get(url)
+    # then
     assert response.status_code == 403, tamper
     assert response.json()["details"] == {"reason": "invalid"}
 
@@ -157,6 +160,7 @@ def test_default_ttl_is_the_setting(settings):
 
 
 def test_signed_upload_put_writes_once(client):
+    # given
     key = upload_key("u", "jpg")
     data = jpeg_bytes()
     upload = signed_upload(key, content_type="image/jpeg")
@@ -164,12 +168,16 @@ def test_signed_upload_put_writes_once(client):
     assert upload["key"] == key
     assert upload["headers"] == {"Content-Type": "image/jpeg"}
 
+    # when: the first PUT
     response = client.put(upload["url"], data=data, content_type="image/jpeg")
+    # then: stored
     assert response.status_code == 200
     with storage_open(key) as fileobj:
         assert fileobj.read() == data
 
+    # when: a second PUT to the same URL
     again = client.put(upload["url"], data=b"other", content_type="image/jpeg")
+    # then: refused, the first bytes stay
     assert again.status_code == 409
     assert again.json()["error"] == "storage_key_exists"
     with storage_open(key) as fileobj:
