@@ -15,8 +15,9 @@ from config.models import IdempotencyKey, IdempotencyKeyState
 from orders.models import Order, Product
 from quotes.models import Quote
 from rendering.models import RenderJob
+from tests.accounts.factories import AddressFactory
 from tests.conftest import TEST_PASSWORD, client_for
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 from tests.rendering.factories import ShopFactory, confirmed_session, product_png, product_upload
 from tests.uploads.images import jpeg_bytes, png_bytes
 from uploads.models import UploadedFile

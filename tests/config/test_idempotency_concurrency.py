@@ -9,9 +9,10 @@ from orders.models import Order, Product
 from quotes.runs.models import QuoteRun
 from rendering.models import RenderJob, RenderJobStatus, UsageDaily
 from rendering.quota import quota_day
+from tests.accounts.factories import AddressFactory
 from tests.concurrency import fire_concurrently
 from tests.e2e.harness import free_port
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 from tests.quote_runs.factories import job_files
 from tests.rendering.factories import ShopFactory, confirmed_session, product_png, product_upload
 

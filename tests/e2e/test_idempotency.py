@@ -9,9 +9,10 @@ from config.models import IdempotencyKey
 from orders.models import Order, OrderItem, Product
 from rendering.models import RenderJob, RenderJobStatus, UsageDaily
 from rendering.quota import quota_day
+from tests.accounts.factories import AddressFactory
 from tests.concurrency import fire_concurrently
 from tests.e2e.test_rendering import wait_for
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 from tests.rendering.factories import ShopFactory, confirmed_session, product_png, product_upload
 from tests.uploads.images import png_bytes
 from uploads.models import UploadedFile

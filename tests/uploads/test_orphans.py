@@ -14,7 +14,6 @@ from uploads.storage import storage_exists, storage_save, upload_key
 
 from .factories import make_upload
 from .images import jpeg_bytes
-from .test_gcs import bucket, credentials_json, emulator  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +63,7 @@ def test_a_minimum_age_below_an_hour_is_refused():
         run("--older-than-h", "0")
 
 
-def test_orphans_are_found_in_a_gcs_bucket_too(bucket, user):  # noqa: F811
+def test_orphans_are_found_in_a_gcs_bucket_too(bucket, user):
     kept = make_upload(owner=user)
     orphan = storage_save(upload_key(user.pk, "jpg"), ContentFile(jpeg_bytes()), content_type="")
 
