@@ -1,4 +1,5 @@
-"""GET /api/ping: real checks of the database, Redis and storage."""
+"""Health: /api/ping and /api/health/ready check the database, Redis and storage;
+/api/health/live only proves the process answers."""
 
 import logging
 
@@ -15,6 +16,8 @@ from config.redis import redis_client
 logger = logging.getLogger(__name__)
 
 HEALTH_OBJECT_KEY = "health/.probe"
+# A refused database is usually back within seconds (a restart, a failover).
+RETRY_AFTER_S = 5
 
 
 def _check_database() -> bool:
@@ -49,27 +52,50 @@ def _check_storage() -> str:
     return "ok"
 
 
-class PingApi(APIView):
-    """Load balancers poll this: no authentication, no rate limit, no writes."""
+HEALTH_SCHEMA = inline_serializer(
+    "Health",
+    {
+        "status": serializers.CharField(),
+        "database": serializers.CharField(),
+        "redis": serializers.CharField(),
+        "storage": serializers.CharField(),
+    },
+)
+
+
+def health_report() -> dict[str, str]:
+    """The checks of ping and ready; ServiceUnavailable (with Retry-After) when the
+    database is unreachable. Redis or storage failing only degrades the report."""
+    if not _check_database():
+        raise ServiceUnavailable(
+            "The database is unreachable.", headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
+    checks = {"database": "ok", "redis": _check_redis(), "storage": _check_storage()}
+    degraded = "error" in checks.values()
+    return {"status": "degraded" if degraded else "ok", **checks}
+
+
+class _ProbeApi(APIView):
+    """Load balancers and orchestrators poll these: no authentication, no rate limit."""
 
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = ()
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Ping",
-            {
-                "status": serializers.CharField(),
-                "database": serializers.CharField(),
-                "redis": serializers.CharField(),
-                "storage": serializers.CharField(),
-            },
-        )
-    )
+
+class HealthReadyApi(_ProbeApi):
+    """Readiness (also served as /api/ping): 200 when this instance can serve (the
+    database answers), else 503."""
+
+    @extend_schema(responses=HEALTH_SCHEMA)
     def get(self, request):
-        if not _check_database():
-            raise ServiceUnavailable("The database is unreachable.")
-        checks = {"database": "ok", "redis": _check_redis(), "storage": _check_storage()}
-        degraded = "error" in checks.values()
-        return Response({"status": "degraded" if degraded else "ok", **checks})
+        return Response(health_report())
+
+
+class HealthLiveApi(_ProbeApi):
+    """Liveness: 200 while the process answers HTTP. Touches no database, Redis or storage,
+    so an outage of those never gets a healthy process restarted."""
+
+    @extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
+    def get(self, request):
+        return Response({"status": "ok"})

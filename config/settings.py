@@ -10,6 +10,7 @@ from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_origins, env_str
+from config.logs import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -62,8 +63,14 @@ INSTALLED_APPS = [
 # for an empty view, 3.8 -> 2.4 ms for /api/ping (bench/README.md).
 # CorsMiddleware is outermost, as django-cors-headers asks: every answer of the middleware
 # below it (redirects, CommonMiddleware, WhiteNoise, errors) gets the CORS headers too.
+# RequestIdMiddleware and MetricsMiddleware come next, before any middleware that can
+# answer, so those answers carry X-Request-ID and are counted (they never answer
+# themselves; a CORS preflight gets its X-Request-ID from the ASGI/WSGI wrapper). Both are
+# sync-only, so they keep the chain in one thread.
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
+    "config.request_id.RequestIdMiddleware",
+    "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.RateLimitHeadersMiddleware",
@@ -130,6 +137,9 @@ DB_POOL_MAX = env_int("DB_POOL_MAX", 20)
 
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus a refusal probe: a database that refuses connections is a 503
+    # at once, not after DB_POOL_TIMEOUT_S (config/postgres/base.py).
+    _db["ENGINE"] = "config.postgres"
     _db["CONN_MAX_AGE"] = 0
     _db["CONN_HEALTH_CHECKS"] = True  # with a pool: checked on checkout
     _db["OPTIONS"] = {
@@ -407,7 +417,8 @@ ROOM_IMAGE_MAX_SIDE = env_int("ROOM_IMAGE_MAX_SIDE", 4096)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not RUNNING_TESTS)
-SECURE_REDIRECT_EXEMPT = [r"^api/ping$"]
+# Probes and scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/ping$", r"^api/health/", r"^metrics$"]
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and not RUNNING_TESTS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
@@ -420,16 +431,16 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 # --- Logging ------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "celery": {"level": LOG_LEVEL},
-    },
-}
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+# One line per answered request (method, path, route, status, duration, request id).
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
+
+# --- Metrics ------------------------------------------------------------------------------
+
+# Bearer token GET /metrics requires when set (empty: open, e.g. behind a private network).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# A Celery worker serves its own /metrics on this port when set (its tasks' figures).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)

@@ -6,4 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+from config.request_id import RequestIdWsgiMiddleware
+
+# Outermost: every answer carries X-Request-ID.
+application = RequestIdWsgiMiddleware(get_wsgi_application())
