@@ -322,6 +322,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 600),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A worker's claim on a render job or quote run lasts this long (config/job_lease.py): longer
+# than the hard time limit, so a live attempt never loses its job, and shorter than the
+# visibility timeout, so a retry waiting for it is not redelivered meanwhile.
+JOB_LEASE_S = env_int("JOB_LEASE_S", CELERY_TASK_TIME_LIMIT + 30)
 CELERY_TIMEZONE = "UTC"
 
 # --- Scheduled cleanups -------------------------------------------------------------------
@@ -394,6 +398,7 @@ QUOTE_RUN_PROVIDER_STEP_S = float(env_str("QUOTE_RUN_PROVIDER_STEP_S", "0.05"))
 QUOTE_RUN_PRIORITY_MULTIPLIER = float(env_str("QUOTE_RUN_PRIORITY_MULTIPLIER", "1.5"))
 QUOTE_RUN_BULK_MIN_FILES = env_int("QUOTE_RUN_BULK_MIN_FILES", 5)
 QUOTE_RUN_BULK_DISCOUNT_PERCENT = env_int("QUOTE_RUN_BULK_DISCOUNT_PERCENT", 20)
+QUOTE_RUN_MAX_ATTEMPTS = env_int("QUOTE_RUN_MAX_ATTEMPTS", 3)
 
 # --- Uploads ------------------------------------------------------------------------------
 
@@ -410,7 +415,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Rendering ----------------------------------------------------------------------------
 
 DEFAULT_DAILY_RENDER_QUOTA = env_int("DEFAULT_DAILY_RENDER_QUOTA", 100)
+# The reaper publishes the task again for a job that had no live attempt this long (a lost
+# message); it fails only jobs whose RENDER_MAX_ATTEMPTS attempts all died.
 RENDER_STUCK_AFTER = timedelta(seconds=env_int("RENDER_STUCK_AFTER_S", 600))
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
 ROOM_IMAGE_MAX_SIDE = env_int("ROOM_IMAGE_MAX_SIDE", 4096)
 
 # --- Security (production values unless DEBUG) --------------------------------------------

@@ -23,8 +23,12 @@ def room_cleaned_key(*, shop_id, session_id) -> str:
     return f"rooms/{shop_id}/{session_id}/cleaned-{uuid.uuid4().hex[:12]}.jpg"
 
 
-def render_result_key(*, shop_id, job_id) -> str:
-    return f"renders/{shop_id}/{job_id}.png"
+def render_result_key(*, shop_id, job_id, attempt: int = 1) -> str:
+    """Each attempt writes its own object, so an attempt that outlived its lease never
+    overwrites, nor deletes, the result of the attempt that took over."""
+    if attempt == 1:
+        return f"renders/{shop_id}/{job_id}.png"
+    return f"renders/{shop_id}/{job_id}-{attempt}.png"
 
 
 def legacy_url_to_key(url: str) -> str | None:

@@ -149,7 +149,8 @@ class RenderJob(models.Model):
     """One product composited into one room; also the record of its quota reservation.
 
     While queued or running it holds one `reserved` slot of UsageDaily(shop, usage_date);
-    the transition to completed or failed settles that slot exactly once.
+    the transition to completed or failed settles that slot exactly once. Running means
+    claimed by an attempt whose lease (claimed_until) may have expired with its worker.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -176,8 +177,14 @@ class RenderJob(models.Model):
     result_image_key = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest attempt started."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the running attempt (config/job_lease.py): past claimed_until, its
+    # worker is taken for dead and a redelivered task may claim the next attempt.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = RenderJobQuerySet.as_manager()
 

@@ -2,12 +2,11 @@
 
 import functools
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import (
@@ -17,7 +16,8 @@ from config.errors import (
     TooManyRequests,
     ValidationFailed,
 )
-from config.queue import enqueue_on_commit
+from config.job_lease import LeaseHeld, lease_until
+from config.queue import BROKER_ERRORS, enqueue_on_commit
 from rendering import compositor
 from rendering.keys import (
     legacy_url_to_key,
@@ -279,19 +279,60 @@ def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:
 
 
 def render_job_claim(*, job_id) -> RenderJob | None:
-    """queued → running; None when the job is gone or another run already claimed it."""
-    claimed = RenderJob.objects.filter(pk=job_id, status=RenderJobStatus.QUEUED).update(
-        status=RenderJobStatus.RUNNING, started_at=timezone.now()
+    """Take the job for one attempt: queued, or running under an expired lease (its worker
+    died) -> running, attempts + 1, claimed until now + JOB_LEASE_S.
+
+    One guarded UPDATE: of any number of concurrent deliveries exactly one gets the
+    attempt. Returns None when the job is gone or finished, or when its attempts are used
+    up (the job is then failed here, its slot released). Raises LeaseHeld while another
+    attempt's lease runs (the task retries when it ends).
+    """
+    now = timezone.now()
+    claimable = Q(status=RenderJobStatus.QUEUED) | Q(
+        status=RenderJobStatus.RUNNING, claimed_until__lt=now
     )
-    if not claimed:
+    claimed = RenderJob.objects.filter(
+        claimable, pk=job_id, attempts__lt=settings.RENDER_MAX_ATTEMPTS
+    ).update(
+        status=RenderJobStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        claimed_until=lease_until(now),
+        started_at=now,
+    )
+    if claimed:
+        return RenderJob.objects.get(pk=job_id)
+    job = RenderJob.objects.unfinished().filter(pk=job_id).first()
+    if job is None:
         return None
-    return RenderJob.objects.get(pk=job_id)
+    if job.status == RenderJobStatus.RUNNING and job.claimed_until and job.claimed_until >= now:
+        raise LeaseHeld(job_id=job_id, claimed_until=job.claimed_until, now=now)
+    render_job_fail(job_id=job_id, error=_gave_up_error(job.attempts), only_if=_exhausted(now))
+    return None
 
 
-def render_job_complete(*, job_id, result_key: str) -> bool:
-    """running → completed and the reservation becomes a used render, exactly once."""
+def _exhausted(now) -> Q:
+    """Running with every attempt used and the last lease expired: nobody will finish it."""
+    return Q(
+        status=RenderJobStatus.RUNNING,
+        claimed_until__lt=now,
+        attempts__gte=settings.RENDER_MAX_ATTEMPTS,
+    )
+
+
+def _gave_up_error(attempts: int) -> str:
+    return (
+        f"The render was interrupted {attempts} times (its worker stopped each time); "
+        "nothing was charged."
+    )
+
+
+def render_job_complete(*, job_id, result_key: str, attempt: int) -> bool:
+    """running -> completed and the reservation becomes a used render, exactly once, and
+    only for the attempt that holds the job (a newer attempt supersedes an older one)."""
     with transaction.atomic():
-        completed = RenderJob.objects.filter(pk=job_id, status=RenderJobStatus.RUNNING).update(
+        completed = RenderJob.objects.filter(
+            pk=job_id, status=RenderJobStatus.RUNNING, attempts=attempt
+        ).update(
             status=RenderJobStatus.COMPLETED,
             result_image_key=result_key,
             finished_at=timezone.now(),
@@ -303,14 +344,20 @@ def render_job_complete(*, job_id, result_key: str) -> bool:
 
 
 def render_job_run(*, job_id) -> str:
-    """Claim, composite and complete one job; returns what happened.
+    """Claim, composite and complete one attempt of a job; returns what happened.
 
-    Idempotent: a second run (redelivery, duplicate publish) finds the job claimed and
-    does nothing. Bad inputs fail the job with a readable error and refund its slot.
+    Idempotent: a delivery that finds the job finished does nothing; one that finds it
+    held by a live attempt raises LeaseHeld; one that finds its worker dead (lease
+    expired) runs the next attempt. Bad inputs fail the job with a readable error and
+    refund its slot. Every write is guarded by the attempt number, so an attempt that
+    outlived its lease changes nothing and removes its own result.
     """
     job = render_job_claim(job_id=job_id)
     if job is None:
         return "skipped"
+    attempt = job.attempts
+    logger.info("render %s: attempt %s of %s", job.pk, attempt, settings.RENDER_MAX_ATTEMPTS)
+    this_attempt = Q(attempts=attempt)
     try:
         room = compositor.image_decode(
             _object_read(job.room_image_key, what="room image"), what="room image"
@@ -322,38 +369,80 @@ def render_job_run(*, job_id) -> str:
             room, product, x=job.placement_x, y=job.placement_y, scale=job.placement_scale
         )
         result_key = storage_save(
-            render_result_key(shop_id=job.shop_id, job_id=job.pk),
+            render_result_key(shop_id=job.shop_id, job_id=job.pk, attempt=attempt),
             ContentFile(compositor.png_encode(result)),
             content_type="image/png",
         )
     except compositor.ImageInputError as exc:
-        render_job_fail(job_id=job.pk, error=str(exc))
+        render_job_fail(job_id=job.pk, error=str(exc), only_if=this_attempt)
         return "failed"
     except Exception:
         logger.exception("render %s failed", job.pk)
-        render_job_fail(job_id=job.pk, error="The render failed unexpectedly; nothing was charged.")
+        render_job_fail(
+            job_id=job.pk,
+            error="The render failed unexpectedly; nothing was charged.",
+            only_if=this_attempt,
+        )
         return "failed"
-    if not render_job_complete(job_id=job.pk, result_key=result_key):
-        # The reaper gave up on this job meanwhile; its slot is already back.
+    if not render_job_complete(job_id=job.pk, result_key=result_key, attempt=attempt):
+        # The reaper failed the job, or a newer attempt took it over, meanwhile.
         storage_delete(result_key)
-        return "reaped"
+        return "superseded"
+    _earlier_results_delete(job=job, attempt=attempt)
     return "completed"
 
 
+def _earlier_results_delete(*, job: RenderJob, attempt: int) -> None:
+    """Results that attempts killed between saving and completing left behind."""
+    for earlier in range(1, attempt):
+        key = render_result_key(shop_id=job.shop_id, job_id=job.pk, attempt=earlier)
+        if storage_exists(key):
+            storage_delete(key)
+
+
 def render_job_reap_stuck() -> dict[str, int]:
-    """Fail jobs queued or running longer than RENDER_STUCK_AFTER (a dead worker, a lost
-    message) and release their slots. Registered in settings.CLEANUPS (single-flight)."""
-    cutoff = timezone.now() - settings.RENDER_STUCK_AFTER
-    stuck = Q(status=RenderJobStatus.QUEUED, created_at__lt=cutoff) | Q(
-        status=RenderJobStatus.RUNNING, started_at__lt=cutoff
-    )
-    stuck_ids = RenderJob.objects.filter(stuck).values_list("pk", flat=True)
-    minutes = settings.RENDER_STUCK_AFTER / timedelta(minutes=1)
-    reaped = 0
-    for job_id in list(stuck_ids):
-        reaped += render_job_fail(
-            job_id=job_id,
-            error=f"The render did not finish within {minutes:g} minutes; nothing was charged.",
-            only_if=stuck,
+    """Settle jobs whose workers died. Registered in settings.CLEANUPS (single-flight).
+
+    - Every attempt used and the last lease expired: failed, slot released.
+    - No live attempt for RENDER_STUCK_AFTER (queued that long, or its last lease expired
+      that long ago) with attempts left: its task is published again, as the broker's
+      redelivery should have done (a lost message). At most once per RENDER_STUCK_AFTER
+      per job; the claim decides which delivery runs it.
+    """
+    now = timezone.now()
+    failed = 0
+    for job_id, attempts in list(
+        RenderJob.objects.filter(_exhausted(now)).values_list("pk", "attempts")
+    ):
+        failed += render_job_fail(
+            job_id=job_id, error=_gave_up_error(attempts), only_if=_exhausted(now)
         )
-    return {"stuck_renders_failed": reaped}
+    cutoff = now - settings.RENDER_STUCK_AFTER
+    queued_long = Q(status=RenderJobStatus.QUEUED, created_at__lt=cutoff) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=cutoff)
+    )
+    abandoned = Q(
+        status=RenderJobStatus.RUNNING,
+        claimed_until__lt=cutoff,
+        attempts__lt=settings.RENDER_MAX_ATTEMPTS,
+    )
+    stuck = queued_long | abandoned
+    requeued = 0
+    for job_id in list(RenderJob.objects.filter(stuck).values_list("pk", flat=True)):
+        # Marks the requeue (a queued job's claimed_until is otherwise unused; a running
+        # job's stays expired, so it is claimable at once).
+        if RenderJob.objects.filter(stuck, pk=job_id).update(claimed_until=now):
+            requeued += _render_job_requeue(job_id)
+    return {"stuck_renders_failed": failed, "stuck_renders_requeued": requeued}
+
+
+def _render_job_requeue(job_id) -> bool:
+    """Publish the job's task again; a broker that is down is tried on the next round."""
+    from rendering.tasks import render_job_task
+
+    try:
+        render_job_task.apply_async(args=[str(job_id)])
+    except BROKER_ERRORS as exc:
+        logger.warning("render %s: requeue failed, broker unavailable: %s", job_id, exc)
+        return False
+    return True

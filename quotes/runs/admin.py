@@ -42,6 +42,8 @@ class QuoteRunAdmin(admin.ModelAdmin):
         "error",
         "job",
         "last_event_id",
+        "attempts",
+        "claimed_until",
         "created_at",
         "finished_at",
         "expires_at",

@@ -63,6 +63,9 @@ class QuoteRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the attempt running the workflow (config/job_lease.py).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = QuoteRunQuerySet.as_manager()
 

@@ -7,10 +7,12 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.cleanup import delete_in_batches
 from config.errors import ValidationFailed
+from config.job_lease import LeaseHeld, lease_until
 from config.queue import enqueue_on_commit
 from quotes.identity import Caller, owner_session_id
 from quotes.runs.events import run_event_append
@@ -23,6 +25,7 @@ QUOTE_RUN_CLEANUP_BATCH = 500
 TERMINAL_KEY = "run.terminal"
 NO_OFFER_ERROR = "No provider answered."
 QUEUE_DOWN_ERROR = "The job queue was unreachable; the run was not started."
+GAVE_UP_ERROR = "The run was interrupted {attempts} times (its worker stopped each time)."
 
 
 def quote_run_create(
@@ -91,16 +94,55 @@ def quote_run_fail_unqueued(*, run_id) -> None:
     )
 
 
+def quote_run_claim(*, run_id) -> QuoteRun | None:
+    """Take the run for one attempt of its workflow: attempts + 1, claimed until now +
+    JOB_LEASE_S, if it is processing and unclaimed or its last lease expired (its worker
+    died). One guarded UPDATE: of concurrent deliveries exactly one gets the attempt.
+
+    None when the run is gone or terminal, or when its attempts are used up (it is then
+    failed here, with its terminal event). Raises LeaseHeld while another attempt's lease
+    runs (the task retries when it ends).
+    """
+    now = timezone.now()
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    claimed = QuoteRun.objects.filter(
+        claimable,
+        pk=run_id,
+        status=QuoteRunStatus.PROCESSING,
+        attempts__lt=settings.QUOTE_RUN_MAX_ATTEMPTS,
+    ).update(attempts=F("attempts") + 1, claimed_until=lease_until(now))
+    if claimed:
+        return QuoteRun.objects.get(pk=run_id)
+    run = QuoteRun.objects.filter(pk=run_id, status=QuoteRunStatus.PROCESSING).first()
+    if run is None:
+        return None
+    if run.claimed_until is not None and run.claimed_until >= now:
+        raise LeaseHeld(job_id=run_id, claimed_until=run.claimed_until, now=now)
+    error = GAVE_UP_ERROR.format(attempts=run.attempts)
+    run_event_append(
+        run_id=run_id,
+        event_type=QuoteRunEventType.RUN_FAILED,
+        key=TERMINAL_KEY,
+        data={"error": error},
+        error=error,
+    )
+    return None
+
+
 def quote_run_execute(*, run_id) -> QuoteRun | None:
-    """Ask each provider of the run for an offer, then end the run.
+    """Ask each provider of the run for an offer, then end the run; returns the run.
 
     Idempotent and resumable: every step appends its event once (keyed), a provider that
-    already quoted or failed is not asked again, and a terminal run is left alone. So a
-    redelivered task, or two deliveries at once, yield one set of events.
+    already quoted or failed is not asked again, and a terminal run is left alone. A
+    delivery runs only under the run's lease (quote_run_claim), so a redelivered task
+    resumes the run of a dead worker, never one a live worker is running.
     """
-    run = QuoteRun.objects.filter(pk=run_id).first()
-    if run is None or run.status != QuoteRunStatus.PROCESSING:
-        return run
+    run = quote_run_claim(run_id=run_id)
+    if run is None:
+        return QuoteRun.objects.filter(pk=run_id).first()
+    logger.info(
+        "quote run %s: attempt %s of %s", run.id, run.attempts, settings.QUOTE_RUN_MAX_ATTEMPTS
+    )
     run_event_append(
         run_id=run.id,
         event_type=QuoteRunEventType.RUN_STARTED,

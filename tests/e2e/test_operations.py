@@ -147,10 +147,12 @@ def test_a_request_id_follows_the_request_into_its_task(cluster, tmp_path):
     assert response.headers["X-Request-ID"] == request_id
     status_url = f"{server.url}{response.json()['status_url']}"
     wait_for(
-        lambda: requests.get(
-            status_url, headers={"X-Session-Id": "e2e-request-id-session"}, timeout=10
-        ).json()["status"]
-        == "completed",
+        lambda: (
+            requests.get(
+                status_url, headers={"X-Session-Id": "e2e-request-id-session"}, timeout=10
+            ).json()["status"]
+            == "completed"
+        ),
         what="the run to complete",
     )
 

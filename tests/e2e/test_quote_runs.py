@@ -1,14 +1,17 @@
 """Quote runs across real instances: a stream resumes on another instance with no gap and no
-duplicate (with Redis pub/sub and with it unreachable), and state survives kill -9."""
+duplicate (with Redis pub/sub and with it unreachable), and state survives kill -9 of the
+instance streaming it and of the worker running it."""
 
 import json
 import socket
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from django.db import connection
 
+from quotes.runs.models import QuoteRun, QuoteRunEvent
 from tests.e2e.harness import free_port
 
 SESSION = "e2e-quote-run-session-01"
@@ -21,6 +24,10 @@ FILES = [
     for i in range(1, 5)
 ]
 TIMEOUT_S = 30
+# The broker hands an unacknowledged task out again after VISIBILITY_S; a dead attempt's
+# claim lasts LEASE_S.
+VISIBILITY_S = 4
+LEASE_S = 3
 
 
 class SseClient:
@@ -154,6 +161,37 @@ def test_run_survives_kill9_of_the_instance_streaming_it(cluster):
 
     assert final_first == final_second
     assert_exactly_once_in_order(head, tail, final_first)
+
+
+def test_run_survives_kill9_of_its_worker_mid_run(cluster):
+    # given a run whose worker is killed in the middle of it, a stream following it
+    env = {
+        "QUOTE_RUN_PROVIDER_STEP_S": STEP_S,
+        "CELERY_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S),
+        "JOB_LEASE_S": str(LEASE_S),
+    }
+    server = cluster.add_server(**env)
+    worker = cluster.add_worker(**env)
+    cluster.wait_ready()
+    run = start_run(server)
+    stream = SseClient(f"{server.url}{run['stream_url']}")
+    head = [stream.next_event() for _ in range(4)]
+    worker.kill9()
+    assert status(server, run)["status"] == "processing", "the run ended before the kill"
+    claimed_at = QuoteRun.objects.get(pk=run["run_id"]).claimed_until - timedelta(seconds=LEASE_S)
+
+    # when another worker starts once the task is due for redelivery
+    while time.time() < claimed_at.timestamp() + VISIBILITY_S + 1:
+        time.sleep(0.1)
+    cluster.add_worker(**env).wait_ready()
+
+    # then it resumes the run: the stream gets every remaining event once, in order
+    tail = stream.rest()
+    final = status(server, run)
+    assert_exactly_once_in_order(head, tail, final)
+    assert QuoteRun.objects.get(pk=run["run_id"]).attempts == 2
+    keys = list(QuoteRunEvent.objects.filter(run_id=run["run_id"]).values_list("key", flat=True))
+    assert len(keys) == len(set(keys)) == final["last_event_id"]
 
 
 def thread_count(pid: int) -> int:

@@ -1,5 +1,6 @@
-"""Renders across real instances and a real worker: the quota never overshoots, a killed
-worker's slot comes back through the reaper on beat, a dead broker is a clean 503."""
+"""Renders across real instances and real workers: the quota never overshoots, a job whose
+worker is killed is completed by the redelivered task (or, out of attempts, failed by the
+reaper on beat with its slot back), a dead broker is a clean 503."""
 
 import io
 import json
@@ -29,6 +30,8 @@ from tests.rendering.factories import (
 REQUESTS = 40
 QUOTA = 5
 WAIT_S = 90
+VISIBILITY_S = 4
+LEASE_S = 3
 
 
 def wait_for(predicate, *, timeout_s: float = WAIT_S, interval_s: float = 0.1, what: str = ""):
@@ -137,15 +140,14 @@ def slow_inputs(user, shop):
     return session, product_upload(user, data.getvalue(), "noise.png")
 
 
-def test_worker_killed_mid_render_gets_its_slot_back_from_the_reaper_on_beat(cluster, make_user):
-    user = make_user()
-    shop = ShopFactory(owner=user, daily_quota=1)
+def start_slow_render(cluster, user, shop, **env):
+    """A server and a worker, then a slow render: returns (server, worker, job_id, headers)
+    once the worker has claimed the job."""
     session, product = slow_inputs(user, shop)
     headers = auth_headers(user)
-    server = cluster.add_server()
-    worker = cluster.add_worker()
+    server = cluster.add_server(**env)
+    worker = cluster.add_worker(**env)
     cluster.wait_ready()
-
     response = requests.post(
         f"{server.url}/api/renders",
         json=render_body(shop, session, product, scale=0.9),
@@ -159,21 +161,62 @@ def test_worker_killed_mid_render_gets_its_slot_back_from_the_reaper_on_beat(clu
         interval_s=0.02,
         what="the worker to claim the job",
     )
-    worker.kill9()
+    return server, worker, job_id, headers, render_body(shop, session, product)
 
+
+def test_worker_killed_mid_render_the_redelivered_task_completes_it(cluster, make_user):
+    # given a render whose worker is killed mid-render
+    user = make_user()
+    shop = ShopFactory(owner=user, daily_quota=1)
+    # The broker hands an unacknowledged task out again after VISIBILITY_S; the dead
+    # attempt's claim lasts LEASE_S.
+    env = {"CELERY_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "JOB_LEASE_S": str(LEASE_S)}
+    server, worker, job_id, headers, body = start_slow_render(cluster, user, shop, **env)
+    worker.kill9()
     job = RenderJob.objects.get(pk=job_id)
     assert job.status == RenderJobStatus.RUNNING, "the render finished before the kill"
+    assert job.attempts == 1
     assert usage(shop).reserved == 1
-    # The quota is held by the dead job: nothing else gets in.
-    again = requests.post(
-        f"{server.url}/api/renders",
-        json=render_body(shop, session, product),
-        headers=headers,
-        timeout=30,
-    )
+    # The quota is held by the job: nothing else gets in.
+    again = requests.post(f"{server.url}/api/renders", json=body, headers=headers, timeout=30)
     assert again.status_code == 429
 
-    # Beat runs the registered reaper every second; jobs count as stuck after 2 s.
+    # when another worker starts once the message is due for redelivery
+    wait_for(
+        lambda: time.time() > job.started_at.timestamp() + VISIBILITY_S + 1,
+        what="the visibility timeout",
+    )
+    cluster.add_worker(**env).wait_ready()
+
+    # then it takes the job over and the user gets the render, counted once
+    wait_for(
+        lambda: RenderJob.objects.filter(pk=job_id, status=RenderJobStatus.COMPLETED).exists(),
+        what="the second worker to complete the job",
+    )
+    job.refresh_from_db()
+    assert job.attempts == 2
+    assert job.result_image_key == f"renders/{shop.pk}/{job_id}-2.png"
+    row = usage(shop)
+    assert (row.reserved, row.composite_renders) == (0, 1)
+    detail = requests.get(f"{server.url}/api/renders/{job_id}", headers=headers, timeout=10).json()
+    assert detail["status"] == "completed"
+    assert detail["error"] is None
+    image = requests.get(detail["result_image_url"], timeout=30)
+    assert image.status_code == 200
+    assert image.content.startswith(b"\x89PNG")
+
+
+def test_a_render_whose_every_attempt_died_is_failed_by_the_reaper_on_beat(cluster, make_user):
+    # given one attempt allowed, a short lease, and the worker killed mid-render
+    user = make_user()
+    shop = ShopFactory(owner=user, daily_quota=1)
+    env = {"RENDER_MAX_ATTEMPTS": "1", "JOB_LEASE_S": "2"}
+    server, worker, job_id, headers, _body = start_slow_render(cluster, user, shop, **env)
+    worker.kill9()
+    assert RenderJob.objects.get(pk=job_id).status == RenderJobStatus.RUNNING
+
+    # when beat runs the registered reaper every second (the broker's redelivery is 10
+    # minutes away)
     every_second, _ = IntervalSchedule.objects.get_or_create(
         every=1, period=IntervalSchedule.SECONDS
     )
@@ -186,9 +229,10 @@ def test_worker_killed_mid_render_gets_its_slot_back_from_the_reaper_on_beat(clu
             "enabled": True,
         },
     )
-    for process in (cluster.add_worker(RENDER_STUCK_AFTER_S="2"), cluster.add_beat()):
+    for process in (cluster.add_worker(**env), cluster.add_beat(**env)):
         process.wait_ready()
 
+    # then the job fails once its lease ended, and its slot is back
     wait_for(
         lambda: RenderJob.objects.filter(pk=job_id, status=RenderJobStatus.FAILED).exists(),
         what="the reaper to fail the dead job",
@@ -197,7 +241,7 @@ def test_worker_killed_mid_render_gets_its_slot_back_from_the_reaper_on_beat(clu
     assert (row.reserved, row.composite_renders) == (0, 0)
     detail = requests.get(f"{server.url}/api/renders/{job_id}", headers=headers, timeout=10).json()
     assert detail["status"] == "failed"
-    assert "did not finish" in detail["error"]
+    assert "interrupted 1 times" in detail["error"]
     assert (
         requests.get(f"{server.url}/api/shops/{shop.pk}/usage", headers=headers, timeout=10).json()[
             "remaining"

@@ -1,5 +1,6 @@
 """The provider workflow: events, offers, and idempotency under redelivery and crashes."""
 
+import datetime as dt
 import math
 import multiprocessing as mp
 import os
@@ -7,10 +8,12 @@ import signal
 import time
 
 import pytest
+from django.utils import timezone
 
+from config.job_lease import LeaseHeld
 from quotes.pricing import price_job
-from quotes.runs.models import QuoteRunEvent, QuoteRunStatus
-from quotes.runs.services import quote_run_execute
+from quotes.runs.models import QuoteRun, QuoteRunEvent, QuoteRunStatus
+from quotes.runs.services import quote_run_claim, quote_run_execute
 from quotes.runs.tasks import quote_run_task
 from tests.concurrency import close_db_connections
 from tests.quote_runs.factories import QuoteRunFactory
@@ -121,6 +124,7 @@ def test_redelivery_after_a_worker_crash_resumes_without_duplicates(settings, pr
     # given: a worker killed -9 once the second provider is under way
     settings.QUOTE_HTTP_PROVIDER_URL = provider_server.url("answer")
     settings.QUOTE_RUN_PROVIDER_STEP_S = 0.3
+    settings.JOB_LEASE_S = 1
     run = QuoteRunFactory(providers=["http", "standard"], file_count=4)
     close_db_connections()
     worker = mp.get_context("fork").Process(target=_execute_in_child, args=(run.id,))
@@ -134,6 +138,8 @@ def test_redelivery_after_a_worker_crash_resumes_without_duplicates(settings, pr
     before = event_log(run)
     run.refresh_from_db()
     assert run.status == QuoteRunStatus.PROCESSING
+    while run.claimed_until >= timezone.now():  # the dead worker's lease runs out
+        time.sleep(0.1)
 
     # when: the task is delivered again
     run = quote_run_execute(run_id=run.id)
@@ -149,6 +155,37 @@ def test_redelivery_after_a_worker_crash_resumes_without_duplicates(settings, pr
     assert progress == ["f1", "f2", "f3", "f4"]
     assert after[-1][1] == "run.completed"
     assert [o["provider"] for o in run.result["offers"]] == ["http", "standard"]
+    assert run.attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_delivery_during_a_live_attempt_is_told_to_come_back(settings):
+    run = QuoteRunFactory(providers=["standard"])
+    assert quote_run_claim(run_id=run.id).attempts == 1
+
+    with pytest.raises(LeaseHeld) as held:
+        quote_run_execute(run_id=run.id)
+
+    assert 0 < held.value.retry_in_s <= settings.JOB_LEASE_S
+    assert event_log(run) == []
+
+
+@pytest.mark.django_db
+def test_a_run_whose_every_attempt_died_fails_once_with_its_terminal_event(settings):
+    settings.QUOTE_RUN_MAX_ATTEMPTS = 2
+    run = QuoteRunFactory(providers=["standard"])
+    for _ in range(2):
+        assert quote_run_claim(run_id=run.id) is not None
+        QuoteRun.objects.filter(pk=run.id).update(
+            claimed_until=timezone.now() - dt.timedelta(seconds=1)
+        )
+
+    run = quote_run_execute(run_id=run.id)
+    again = quote_run_execute(run_id=run.id)
+
+    assert run.status == again.status == QuoteRunStatus.FAILED
+    assert run.error == "The run was interrupted 2 times (its worker stopped each time)."
+    assert [event[1] for event in event_log(run)] == ["run.failed"]
 
 
 @pytest.mark.django_db

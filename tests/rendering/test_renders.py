@@ -11,6 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from config.cleanup import cleanup_run
+from config.job_lease import LeaseHeld
 from rendering.models import RenderJob, RenderJobStatus, RoomSession, UsageDaily
 from rendering.quota import quota_day, quota_reserve
 from rendering.services import (
@@ -225,10 +226,14 @@ def test_quota_exceeded_is_429_with_remaining_and_reset_time(auth_client, shop, 
     assert (usage(shop).composite_renders, usage(shop).reserved) == (3, 0)
 
 
-def _stuck_job(shop, session, product, *, status, age):
+def _stuck_job(shop, session, product, *, status, age, attempts=None, lease_ended=None):
+    """A job created `age` ago; a running one was claimed then, its lease ending
+    `lease_ended` ago (default: still live)."""
     day = quota_day(shop=shop)
     assert quota_reserve(shop_id=shop.pk, day=day)
-    then = timezone.now() - age
+    now = timezone.now()
+    then = now - age
+    running = status == RenderJobStatus.RUNNING
     return RenderJob.objects.create(
         shop=shop,
         room_session=session,
@@ -241,47 +246,115 @@ def _stuck_job(shop, session, product, *, status, age):
         usage_date=day,
         status=status,
         created_at=then,
-        started_at=then if status == RenderJobStatus.RUNNING else None,
+        started_at=then if running else None,
+        attempts=(1 if running else 0) if attempts is None else attempts,
+        claimed_until=(
+            None
+            if not running
+            else now - lease_ended
+            if lease_ended is not None
+            else now + dt.timedelta(minutes=5)
+        ),
     )
 
 
-def test_reaper_fails_stuck_jobs_and_releases_their_slots(shop, session, product, settings):
+def _expire_lease(job) -> None:
+    """What time does to a dead worker's claim."""
+    RenderJob.objects.filter(pk=job.pk).update(
+        claimed_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+
+def test_reaper_fails_only_jobs_whose_attempts_all_died(shop, session, product, settings):
     settings.RENDER_STUCK_AFTER = dt.timedelta(minutes=10)
-    old_running = _stuck_job(shop, session, product, status="running", age=dt.timedelta(minutes=11))
-    old_queued = _stuck_job(shop, session, product, status="queued", age=dt.timedelta(minutes=30))
-    fresh = _stuck_job(shop, session, product, status="running", age=dt.timedelta(minutes=1))
+    settings.RENDER_MAX_ATTEMPTS = 3
+    minutes = dt.timedelta(minutes=1)
+    exhausted = _stuck_job(
+        shop, session, product, status="running", age=60 * minutes, attempts=3, lease_ended=minutes
+    )
+    recently_dead = _stuck_job(
+        shop, session, product, status="running", age=20 * minutes, lease_ended=minutes
+    )
+    live = _stuck_job(shop, session, product, status="running", age=60 * minutes)
     assert usage(shop).reserved == 3
 
-    assert cleanup_run(name="stuck_renders") == {"stuck_renders_failed": 2}
+    assert cleanup_run(name="stuck_renders") == {
+        "stuck_renders_failed": 1,
+        "stuck_renders_requeued": 0,
+    }
 
-    for job in (old_running, old_queued):
+    exhausted.refresh_from_db()
+    assert exhausted.status == RenderJobStatus.FAILED
+    assert "interrupted 3 times" in exhausted.error
+    # A dead worker's job with attempts left waits for the broker's redelivery; a live
+    # attempt is left alone, however old the job.
+    for job in (recently_dead, live):
         job.refresh_from_db()
-        assert job.status == RenderJobStatus.FAILED
-        assert "did not finish within 10 minutes" in job.error
-    fresh.refresh_from_db()
-    assert fresh.status == RenderJobStatus.RUNNING
-    assert (usage(shop).reserved, usage(shop).composite_renders) == (1, 0)
-    # Running it again finds nothing new.
-    assert render_job_reap_stuck() == {"stuck_renders_failed": 0}
-    assert usage(shop).reserved == 1
+        assert job.status == RenderJobStatus.RUNNING
+    assert (usage(shop).reserved, usage(shop).composite_renders) == (2, 0)
+    assert render_job_reap_stuck() == {"stuck_renders_failed": 0, "stuck_renders_requeued": 0}
 
 
-def test_a_worker_finishing_after_the_reaper_changes_nothing(shop, session, product, settings):
+def test_reaper_publishes_again_jobs_no_attempt_ran_for_long(shop, session, product, settings):
+    """A lost message (queued for long, or a dead worker's job never redelivered): the
+    reaper publishes the task again and the job completes (tasks run eagerly here)."""
     settings.RENDER_STUCK_AFTER = dt.timedelta(minutes=10)
+    minutes = dt.timedelta(minutes=1)
+    never_run = _stuck_job(shop, session, product, status="queued", age=30 * minutes)
+    abandoned = _stuck_job(
+        shop, session, product, status="running", age=30 * minutes, lease_ended=11 * minutes
+    )
+
+    assert render_job_reap_stuck() == {"stuck_renders_failed": 0, "stuck_renders_requeued": 2}
+
+    never_run.refresh_from_db()
+    abandoned.refresh_from_db()
+    assert (never_run.status, never_run.attempts) == (RenderJobStatus.COMPLETED, 1)
+    assert (abandoned.status, abandoned.attempts) == (RenderJobStatus.COMPLETED, 2)
+    assert (usage(shop).composite_renders, usage(shop).reserved) == (2, 0)
+
+
+def test_a_redelivery_takes_over_once_the_dead_workers_lease_ends(shop, session, product, settings):
     job = _stuck_job(shop, session, product, status="queued", age=dt.timedelta(0))
-    assert render_job_claim(job_id=job.pk) is not None
-    RenderJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - dt.timedelta(hours=1))
-    assert render_job_reap_stuck() == {"stuck_renders_failed": 1}
-    key = f"renders/{shop.pk}/{job.pk}.png"
-    storage_save(key, ContentFile(b"late result"), content_type="image/png")
+    first = render_job_claim(job_id=job.pk)
+    assert first.attempts == 1
+    leftover = f"renders/{shop.pk}/{job.pk}.png"  # saved by attempt 1 before it died
+    storage_save(leftover, ContentFile(b"half-finished"), content_type="image/png")
 
-    assert render_job_complete(job_id=job.pk, result_key=key) is False
+    # While the first attempt's lease runs, a redelivery is told to come back later.
+    with pytest.raises(LeaseHeld) as held:
+        render_job_run(job_id=job.pk)
+    assert 0 < held.value.retry_in_s <= settings.JOB_LEASE_S
+    _expire_lease(job)
 
-    row = usage(shop)
-    assert (row.composite_renders, row.reserved) == (0, 0)
-    assert RenderJob.objects.get(pk=job.pk).status == RenderJobStatus.FAILED
-    # The late worker (render_job_run) deletes what it stored; here the object is still ours.
-    assert storage_exists(key)
+    assert render_job_run(job_id=job.pk) == "completed"
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (RenderJobStatus.COMPLETED, 2)
+    assert job.result_image_key == f"renders/{shop.pk}/{job.pk}-2.png"
+    assert storage_exists(job.result_image_key)
+    assert not storage_exists(leftover)
+    assert (usage(shop).composite_renders, usage(shop).reserved) == (1, 0)
+    # The first attempt, still alive after all, finds itself superseded.
+    assert render_job_complete(job_id=job.pk, result_key=leftover, attempt=1) is False
+    assert (usage(shop).composite_renders, usage(shop).reserved) == (1, 0)
+
+
+def test_the_last_attempts_death_fails_the_job_at_its_next_delivery(
+    shop, session, product, settings
+):
+    settings.RENDER_MAX_ATTEMPTS = 2
+    job = _stuck_job(shop, session, product, status="queued", age=dt.timedelta(0))
+    for _ in range(2):
+        assert render_job_claim(job_id=job.pk) is not None
+        _expire_lease(job)
+
+    assert render_job_run(job_id=job.pk) == "skipped"
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (RenderJobStatus.FAILED, 2)
+    assert "interrupted 2 times" in job.error
+    assert (usage(shop).composite_renders, usage(shop).reserved) == (0, 0)
 
 
 def test_a_job_run_twice_is_claimed_and_counted_once(shop, session, product):
@@ -295,7 +368,8 @@ def test_a_job_run_twice_is_claimed_and_counted_once(shop, session, product):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_eight_concurrent_deliveries_of_one_job_render_and_count_it_once(make_user):
+@pytest.mark.parametrize("lease_expired", [False, True], ids=["queued", "worker-died"])
+def test_eight_concurrent_deliveries_of_one_job_render_and_count_it_once(make_user, lease_expired):
     from django.db import connections
 
     from tests.concurrency import fire_concurrently
@@ -304,15 +378,31 @@ def test_eight_concurrent_deliveries_of_one_job_render_and_count_it_once(make_us
     shop = ShopFactory(owner=owner, daily_quota=3)
     session = confirmed_session(shop)
     product = product_upload(owner, product_png())
-    job = _stuck_job(shop, session, product, status="queued", age=dt.timedelta(0))
+    if lease_expired:  # its first worker died
+        job = _stuck_job(
+            shop,
+            session,
+            product,
+            status="running",
+            age=dt.timedelta(minutes=5),
+            lease_ended=dt.timedelta(seconds=1),
+        )
+    else:
+        job = _stuck_job(shop, session, product, status="queued", age=dt.timedelta(0))
 
     def deliver(_index):
         try:
             return render_job_run(job_id=job.pk)
+        except LeaseHeld:
+            return "leased"
         finally:
             connections.close_all()
 
     outcomes = fire_concurrently(deliver, 8, processes=4)
 
-    assert sorted(outcomes) == ["completed"] + ["skipped"] * 7, outcomes
+    # One attempt ran; the others found it finished or still leased (and would retry).
+    assert outcomes.count("completed") == 1, outcomes
+    assert set(outcomes) <= {"completed", "skipped", "leased"}, outcomes
+    job.refresh_from_db()
+    assert job.attempts == (2 if lease_expired else 1)
     assert (usage(shop).composite_renders, usage(shop).reserved) == (1, 0)
