@@ -174,6 +174,8 @@ UNMATCHED_ROUTE = "unmatched"
 STATIC_ROUTE = "static"
 API_NOT_FOUND_URL_NAME = "api-not-found"
 _CODE_LABEL = re.compile(r"[a-z_]{1,64}")
+# A decoded path may hold control characters (%0A): never let one forge a log line.
+_CONTROL_CHARS = str.maketrans(dict.fromkeys([*range(32), 127], "?"))
 
 
 def webhook_delivery_count(*, outcome: str) -> None:
@@ -250,7 +252,7 @@ class MetricsMiddleware:
             access_logger.info(
                 "%s %s %s %.1fms",
                 request.method,
-                request.path,
+                request.path.translate(_CONTROL_CHARS),
                 status,
                 elapsed_s * 1000,
                 extra={"route": route, "status": status, "duration_ms": round(elapsed_s * 1000, 1)},

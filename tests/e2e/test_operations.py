@@ -119,6 +119,41 @@ def test_metrics_add_up_over_the_worker_processes_of_one_server(cluster, tmp_pat
     assert refused.json()["error"] == "invalid_token"
 
 
+def test_open_streams_are_counted_while_open(cluster, tmp_path):
+    # given a run nobody works on (no worker), so its streams stay open and idle
+    server = cluster.add_server(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    cluster.wait_ready()
+    session = {"X-Session-Id": "e2e-open-streams-session"}
+    run = requests.post(
+        f"{server.url}/api/quote-runs",
+        json={
+            "session_id": session["X-Session-Id"],
+            "files": [{"id": "f1", "name": "a.jpg", "size_bytes": 10, "width": 10, "height": 10}],
+            "ops": {"resize": True},
+        },
+        timeout=10,
+    ).json()
+
+    def open_streams() -> float:
+        text = requests.get(f"{server.url}/metrics", timeout=10).text
+        return samples(text).get(("atelier_open_streams", ()), -1)
+
+    # when two streams are opened, then closed
+    streams = [
+        requests.get(
+            f"{server.url}{run['stream_url']}", headers=session, stream=True, timeout=(5, 30)
+        )
+        for _ in range(2)
+    ]
+    assert [stream.status_code for stream in streams] == [200, 200]
+    wait_for(lambda: open_streams() == 2, what="the open streams to count")
+    for stream in streams:
+        stream.close()
+
+    # then they stop counting once the server notices the disconnects
+    wait_for(lambda: open_streams() == 0, what="the closed streams to stop counting")
+
+
 def test_a_request_id_follows_the_request_into_its_task(cluster, tmp_path):
     # given a server and a worker logging JSON, the worker serving its own metrics
     request_id = "abc-e2e-trace.0001"
