@@ -7,6 +7,7 @@ import time
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from config.celery import app as celery_app
 from tests.e2e.harness import Process, free_port
 
 # A functional bound, not a benchmark: far below the 30 s pool timeout configured below,
@@ -155,7 +156,9 @@ def test_open_streams_are_counted_while_open(cluster, tmp_path):
 
 
 def test_a_request_id_follows_the_request_into_its_task(cluster, tmp_path):
-    # given a server and a worker logging JSON, the worker serving its own metrics
+    # given a server and a worker logging JSON, the worker serving its own metrics, and
+    # no task left in the broker by earlier tests
+    celery_app.control.purge()
     request_id = "abc-e2e-trace.0001"
     worker_metrics_port = free_port()
     server = cluster.add_server(LOG_FORMAT="json")

@@ -191,3 +191,28 @@ def test_a_run_whose_every_attempt_died_fails_once_with_its_terminal_event(setti
 @pytest.mark.django_db
 def test_missing_run_is_a_quiet_no_op():
     assert quote_run_execute(run_id="00000000-0000-0000-0000-000000000000") is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("previous_worker", ["none", "died"])
+def test_of_eight_concurrent_claims_exactly_one_gets_the_attempt(previous_worker):
+    from tests.concurrency import fire_concurrently
+
+    run = QuoteRunFactory(providers=["standard"])
+    if previous_worker == "died":
+        QuoteRun.objects.filter(pk=run.id).update(
+            attempts=1, claimed_until=timezone.now() - dt.timedelta(seconds=1)
+        )
+
+    def claim(_index):
+        try:
+            return "claimed" if quote_run_claim(run_id=run.id) is not None else "none"
+        except LeaseHeld:
+            return "leased"
+
+    outcomes = fire_concurrently(claim, 8, processes=4)
+
+    assert sorted(outcomes) == ["claimed"] + ["leased"] * 7, outcomes
+    run.refresh_from_db()
+    assert run.attempts == (2 if previous_worker == "died" else 1)
