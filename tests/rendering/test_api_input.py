@@ -36,15 +36,20 @@ def body_for(shop, session, product, **overrides):
     return body
 
 
-def test_shop_create_uses_the_default_quota_and_ignores_a_client_quota(auth_client, user, settings):
+def test_shop_create_uses_the_default_quota_and_refuses_a_client_quota(auth_client, user, settings):
     settings.DEFAULT_DAILY_RENDER_QUOTA = 17
 
-    response = auth_client.post(
+    refused = auth_client.post(
         "/api/shops",
         {"name": "Loft", "daily_quota": 10_000, "timezone": "Europe/Paris"},
         format="json",
     )
+    response = auth_client.post(
+        "/api/shops", {"name": "Loft", "timezone": "Europe/Paris"}, format="json"
+    )
 
+    assert refused.status_code == 400
+    assert refused.json()["details"] == {"daily_quota": ["Unknown field."]}
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["name"], body["daily_quota"], body["timezone"]) == ("Loft", 17, "Europe/Paris")
