@@ -1,4 +1,4 @@
-"""WSGI entry point, for tools that want one; the server of record is ASGI."""
+"""WSGI entry point (e.g. `granian --interface wsgi config.wsgi:application`)."""
 
 import os
 
@@ -6,4 +6,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Imported after Django is set up: the guard reads settings.
+from config.edge import EdgeWsgiMiddleware  # noqa: E402
+
+# The same body limits, chunked bodies and Retry-After as under ASGI (config/edge.py).
+application = EdgeWsgiMiddleware(django_application)
