@@ -43,7 +43,9 @@ def parse_ip(value: str) -> str | None:
     """
     host = value.strip()
     if host.startswith("["):
-        host = host[1:].partition("]")[0]
+        host, bracket, _ = host[1:].partition("]")
+        if not bracket:
+            return None
     elif host.count(":") == 1:
         host = host.partition(":")[0]
     host = host.partition("%")[0]

@@ -53,9 +53,12 @@ def text_problem(text: str) -> str | None:
 
 
 def _segment(key: str) -> str:
-    """A key as a printable path segment, even when it is the offending one."""
-    safe = key[:MAX_PATH_SEGMENT_CHARS].encode("ascii", "backslashreplace").decode()
-    return safe.replace("\\x00", "\\u0000")
+    """A key as a printable path segment, even when it is the offending one: characters
+    that are not printable (NUL, lone surrogates) as \\uXXXX escapes."""
+    return "".join(
+        char if char.isprintable() else f"\\u{ord(char):04x}"
+        for char in key[:MAX_PATH_SEGMENT_CHARS]
+    )
 
 
 def _join(path: str, key: str | int) -> str:
