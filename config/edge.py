@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from config.body_limits import BodyLimit, body_limit, too_large_error
+from config.cors import HEADER_ENCODING, cors_headers
 from config.errors import RETRY_AFTER_S, error_body
 
 READ_CHUNK_BYTES = 64 * 1024
@@ -221,10 +222,19 @@ def _bad_query_body() -> bytes:
 StartResponse = Callable[..., Any]
 
 
-def _wsgi_json(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
-    start_response(
-        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    )
+def _wsgi_refusal(environ, start_response: StartResponse, limit: BodyLimit) -> Iterable[bytes]:
+    """The 413 of `limit`, with the CORS headers Django's CorsMiddleware would have added
+    (under ASGI, config.cors.CorsAsgiMiddleware adds them around this guard)."""
+    body = _too_large_body(limit)
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    origin = environ.get("HTTP_ORIGIN")
+    if origin:
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        headers += [
+            (name.decode(HEADER_ENCODING), value.decode(HEADER_ENCODING))
+            for name, value in cors_headers(method=method, path=path, origin=origin)
+        ]
+    start_response("413 Request Entity Too Large", headers)
     return [body]
 
 
@@ -258,9 +268,7 @@ class EdgeWsgiMiddleware:
         limit = body_limit(environ.get("PATH_INFO", ""))
         declared = _declared_length(environ.get("CONTENT_LENGTH"))
         if declared is not None and declared > limit.cutoff_bytes:
-            return _wsgi_json(
-                start_response, "413 Request Entity Too Large", _too_large_body(limit)
-            )
+            return _wsgi_refusal(environ, start_response, limit)
         if declared is None and _is_chunked(environ):
             body = _SpooledBody()
             stream = environ["wsgi.input"]
@@ -268,8 +276,6 @@ class EdgeWsgiMiddleware:
                 while chunk := stream.read(READ_CHUNK_BYTES):
                     body.add(chunk, limit)
             except BodyTooLarge:
-                return _wsgi_json(
-                    start_response, "413 Request Entity Too Large", _too_large_body(limit)
-                )
+                return _wsgi_refusal(environ, start_response, limit)
             environ = {**environ, "CONTENT_LENGTH": str(body.size), "wsgi.input": body.rewind()}
         return self.app(environ, start_response)

@@ -269,3 +269,17 @@ def test_wsgi_503_gets_retry_after():
 
     assert status == 503
     assert headers["Retry-After"] == "5"
+
+
+def test_wsgi_413_carries_cors_headers_for_an_allowed_origin(settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://shop.example"]
+
+    status, headers, _ = call_wsgi(
+        EdgeWsgiMiddleware(lambda environ, start_response: [b""]),
+        path="/api/orders",
+        CONTENT_LENGTH=str(JSON_LIMIT + 1),
+        HTTP_ORIGIN="https://shop.example",
+    )
+
+    assert status == 413
+    assert headers["access-control-allow-origin"] == "https://shop.example"

@@ -24,7 +24,6 @@ from rest_framework.test import APIClient
 
 from accounts.services import auth_session_create
 from orders.services import OrderLine, order_place, tracking_event_add
-from quotes.services import credit_schedule_ensure_default
 from rendering.services import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.hostile import (
@@ -108,7 +107,6 @@ def world(make_user, settings) -> World:
             settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], UNLIMITED
         ),
     }
-    credit_schedule_ensure_default()
     user = make_user(is_staff=True)
     products = [ProductFactory(stock_quantity=10**6, price_cents=2**40) for _ in range(2)]
     address = AddressFactory(user=user, is_default=True)

@@ -4,7 +4,6 @@ import pytest
 from rest_framework import serializers
 
 from config.serializers import StrictInputSerializer, unknown_field_errors
-from quotes.services import credit_schedule_ensure_default
 from tests.hostile import api_views
 from tests.orders.factories import ProductFactory
 
@@ -57,7 +56,6 @@ def test_known_keys_pass_and_validation_goes_on_as_usual():
 
 @pytest.mark.django_db
 def test_ttl_seconds_on_a_quote_is_not_silently_dropped(auth_client):
-    credit_schedule_ensure_default()
 
     response = auth_client.post("/api/quotes", {**JOB, "ttl_seconds": 120}, format="json")
 
@@ -71,7 +69,6 @@ def test_ttl_seconds_on_a_quote_is_not_silently_dropped(auth_client):
 
 @pytest.mark.django_db
 def test_unknown_keys_inside_job_files_and_order_lines_are_named(auth_client, user):
-    credit_schedule_ensure_default()
     job = {**JOB, "files": [{**JOB["files"][0], "exif": {}}]}
     product = ProductFactory()
 
