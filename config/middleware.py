@@ -7,7 +7,7 @@ from django.http import Http404, JsonResponse
 
 from config.body_limits import body_limit, too_large_error
 from config.errors import ApplicationError, error_body, unexpected_error_response
-from config.parsers import text_problem
+from config.parsers import printable, text_problem
 
 API_PREFIX = "/api/"
 
@@ -30,8 +30,9 @@ def _drf_response_to_json(response) -> JsonResponse:
 
 class RequestTextMiddleware:
     """Query parameters and headers under /api/ hold nothing a database or an encoder
-    refuses (a NUL, a lone surrogate): 400 naming the parameter, before any view, throttle
-    or log line sees it. The JSON body gets the same check in config.parsers."""
+    refuses (a NUL, a lone surrogate): 400 naming the parameter or header in `details`
+    (as a view would: `cursor`, `Idempotency-Key`), before any view, throttle or log line
+    sees it. The JSON body gets the same check in config.parsers."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -51,10 +52,10 @@ def _text_problem_in(request) -> tuple[str, str] | None:
     for name, values in request.GET.lists():
         for text in (name, *values):
             if reason := text_problem(text):
-                return f"query.{name.encode('ascii', 'backslashreplace').decode()}", reason
+                return printable(name), reason
     for key, value in request.META.items():
         if key.startswith("HTTP_") and isinstance(value, str) and (reason := text_problem(value)):
-            return f"header.{key.removeprefix('HTTP_').replace('_', '-').title()}", reason
+            return key.removeprefix("HTTP_").replace("_", "-").title(), reason
     return None
 
 

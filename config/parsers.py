@@ -52,7 +52,7 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def _segment(key: str) -> str:
+def printable(key: str) -> str:
     """A key as a printable path segment, even when it is the offending one: characters
     that are not printable (NUL, lone surrogates) as \\uXXXX escapes."""
     return "".join(
@@ -64,7 +64,7 @@ def _segment(key: str) -> str:
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
-    return f"{path}.{_segment(key)}" if path else _segment(key)
+    return f"{path}.{printable(key)}" if path else printable(key)
 
 
 def check_json_value(data: Any) -> None:
