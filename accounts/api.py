@@ -31,11 +31,14 @@ from accounts.services import (
 from accounts.throttling import (
     LoginEmailThrottle,
     LoginIpThrottle,
+    PasswordChangeIpThrottle,
+    PasswordChangeThrottle,
     RegisterThrottle,
     client_ip,
 )
 from config.idempotency import idempotent
 from config.pagination import CursorPagination, paginated_response
+from config.serializers import StrictInputSerializer
 
 PASSWORD_MAX_CHARS = 1024  # hashing a megabyte-long "password" is a denial of service
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -74,7 +77,7 @@ class UserRegisterApi(APIView):
     permission_classes = ()
     throttle_classes = [RegisterThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         email = serializers.EmailField(max_length=254)
         password = password_field()
         name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
@@ -97,7 +100,7 @@ class UserLoginApi(APIView):
     permission_classes = ()
     throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         email = serializers.EmailField(max_length=254)
         password = password_field()
 
@@ -149,8 +152,10 @@ class UserPasswordChangeApi(APIView):
     """Every session of the user ends (this one too); the answer carries a fresh login."""
 
     permission_classes = [IsAuthenticated]
+    # Each call checks the current password: a guess, limited like a login.
+    throttle_classes = [PasswordChangeIpThrottle, PasswordChangeThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         current_password = password_field()
         new_password = password_field()
 
@@ -223,7 +228,7 @@ class AddressOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AddressInputSerializer(serializers.Serializer):
+class AddressInputSerializer(StrictInputSerializer):
     # A declared field (the metaclass takes it out of the class), not Field.label.
     label = serializers.CharField(max_length=60, required=False, allow_blank=True)  # type: ignore[assignment]
     line1 = serializers.CharField(max_length=200)

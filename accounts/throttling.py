@@ -8,6 +8,7 @@ request); a refusal is DRF's Throttled, rendered as 429 rate_limited with Retry-
 """
 
 import hashlib
+import ipaddress
 import re
 
 from django.conf import settings
@@ -34,15 +35,45 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _PERIOD_S[unit[0]]
 
 
-def client_ip(request) -> str:
-    """The caller's address: the socket peer, or the entry TRUSTED_PROXY_COUNT proxies up."""
+def parse_ip(value: str) -> str | None:
+    """The address in one X-Forwarded-For hop or socket address, normalized; None for junk.
+
+    Accepts `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:443`;
+    a zone (`fe80::1%eth0`) is dropped, since no inet column takes one.
+    """
+    host = value.strip()
+    if host.startswith("["):
+        host, bracket, _ = host[1:].partition("]")
+        if not bracket:
+            return None
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    host = host.partition("%")[0]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    """The caller's address: the socket peer, or the entry TRUSTED_PROXY_COUNT proxies up.
+
+    A hop that is no address (`unknown`, garbage, empty) falls back to the socket address;
+    None when that is no address either (a Unix socket).
+    """
     proxies = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR") or "unknown"
+        hops = forwarded.split(",")
+        address = parse_ip(hops[-min(proxies, len(hops))])
+        if address is not None:
+            return address
+    return parse_ip(request.META.get("REMOTE_ADDR") or "")
+
+
+def ip_identity(request) -> str:
+    """What a per-IP limit counts."""
+    return f"ip:{client_ip(request) or 'unknown'}"
 
 
 def _identity(value: str) -> str:
@@ -50,7 +81,34 @@ def _identity(value: str) -> str:
     the column and the database accepts it."""
     if len(value) <= MAX_IDENTITY_CHARS and value.isprintable():
         return value
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    # surrogatepass: whatever the text holds, hashing it never fails.
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def scope_rate(scope: str) -> tuple[int, int]:
+    """(limit, window in seconds) of `scope` in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]."""
+    try:
+        rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"No rate for throttle scope {scope!r} in DEFAULT_THROTTLE_RATES."
+        ) from None
+    # The stubs type these rates as numbers; DRF's are strings like "10/min".
+    return parse_rate(rate)  # type: ignore[arg-type]
+
+
+def rate_limit_scope_hit(*, scope: str, identity: str) -> RateLimitResult:
+    """Count one hit of `identity` ("ip:…", "user:…", "email:…") against `scope`'s rate:
+    what every throttle, and the admin login, calls."""
+    limit, window_s = scope_rate(scope)
+    return rate_limit_hit(key=f"{scope}:{_identity(identity)}", limit=limit, window_s=window_s)
+
+
+def email_identity(email: object) -> str | None:
+    """What a per-account limit counts: the normalized email; None when there is none."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return f"email:{email.strip().lower()}"
 
 
 def record_result(request, result: RateLimitResult) -> None:
@@ -72,30 +130,20 @@ class DbRateThrottle(BaseThrottle):
         self.result: RateLimitResult | None = None
 
     def get_rate(self) -> tuple[int, int]:
-        try:
-            rate = api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        except KeyError:
-            raise ImproperlyConfigured(
-                f"No rate for throttle scope {self.scope!r} in DEFAULT_THROTTLE_RATES."
-            ) from None
-        # The stubs type these rates as numbers; DRF's are strings like "10/min".
-        return parse_rate(rate)  # type: ignore[arg-type]
+        return scope_rate(self.scope)
 
     def get_identity(self, request, view) -> str | None:
         """What is counted; None means this throttle does not apply to the request."""
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return f"user:{user.pk}"
-        return f"ip:{client_ip(request)}"
+        return ip_identity(request)
 
     def allow_request(self, request, view) -> bool:
         identity = self.get_identity(request, view)
         if identity is None:
             return True
-        limit, window_s = self.get_rate()
-        self.result = rate_limit_hit(
-            key=f"{self.scope}:{_identity(identity)}", limit=limit, window_s=window_s
-        )
+        self.result = rate_limit_scope_hit(scope=self.scope, identity=identity)
         record_result(request, self.result)
         return self.result.allowed
 
@@ -120,7 +168,7 @@ class AnonRateThrottle(DbRateThrottle):
 
     def get_identity(self, request, view):
         user = getattr(request, "user", None)
-        return None if user is not None and user.is_authenticated else f"ip:{client_ip(request)}"
+        return None if user is not None and user.is_authenticated else ip_identity(request)
 
 
 class LoginIpThrottle(DbRateThrottle):
@@ -129,7 +177,7 @@ class LoginIpThrottle(DbRateThrottle):
     scope = "login_ip"
 
     def get_identity(self, request, view):
-        return f"ip:{client_ip(request)}"
+        return ip_identity(request)
 
 
 class LoginEmailThrottle(DbRateThrottle):
@@ -139,10 +187,8 @@ class LoginEmailThrottle(DbRateThrottle):
 
     def get_identity(self, request, view):
         data = request.data
-        email = data.get("email") if hasattr(data, "get") else None
-        if not isinstance(email, str) or not email.strip():
-            return None  # nothing to guess at; the view answers 400
-        return f"email:{email.strip().lower()}"
+        # None when there is no email: nothing to guess at, the view answers 400.
+        return email_identity(data.get("email") if hasattr(data, "get") else None)
 
 
 class RegisterThrottle(DbRateThrottle):
@@ -151,7 +197,22 @@ class RegisterThrottle(DbRateThrottle):
     scope = "register"
 
     def get_identity(self, request, view):
-        return f"ip:{client_ip(request)}"
+        return ip_identity(request)
+
+
+class PasswordChangeThrottle(DbRateThrottle):
+    """Password changes per user: each checks the current password, a guess at it."""
+
+    scope = "password_change"
+
+
+class PasswordChangeIpThrottle(DbRateThrottle):
+    """Password changes per client IP, whichever accounts' tokens it holds."""
+
+    scope = "password_change_ip"
+
+    def get_identity(self, request, view):
+        return ip_identity(request)
 
 
 class UploadThrottle(DbRateThrottle):

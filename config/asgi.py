@@ -10,13 +10,11 @@ django_application = get_asgi_application()
 
 # Imported after Django is set up: the guards read settings.
 from config.cors import CorsAsgiMiddleware  # noqa: E402
+from config.edge import EdgeAsgiMiddleware  # noqa: E402
 from config.request_id import RequestIdAsgiMiddleware  # noqa: E402
-from uploads.asgi import UploadBodyLimitMiddleware  # noqa: E402
 
-# Oversized upload bodies are refused before Django spools them to a temporary file.
+# Body limits, chunked bodies and Retry-After, before Django reads a byte (config/edge.py).
 # CORS around the guards: their own answers (413, ...) carry the CORS headers too.
 # RequestIdAsgiMiddleware outermost: every answer, the guards' and CORS preflights'
 # included, carries X-Request-ID.
-application = RequestIdAsgiMiddleware(
-    CorsAsgiMiddleware(UploadBodyLimitMiddleware(django_application))
-)
+application = RequestIdAsgiMiddleware(CorsAsgiMiddleware(EdgeAsgiMiddleware(django_application)))

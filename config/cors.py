@@ -1,7 +1,7 @@
 """CORS headers on the answers that never pass through Django's middleware.
 
 django-cors-headers' CorsMiddleware (first in MIDDLEWARE) decorates every response Django
-makes. The ASGI guards wrapped around Django (uploads/asgi.py's 413, ...) answer before
+makes. The ASGI guards wrapped around Django (config/edge.py's 413, ...) answer before
 Django runs, so a browser would see those answers as opaque network errors. The outermost
 ASGI wrapper here adds the very headers CorsMiddleware would have added, by asking
 CorsMiddleware itself: one policy, the CORS_* settings, wherever the answer comes from.

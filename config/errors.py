@@ -1,5 +1,6 @@
 """Application errors and the one handler that renders every API error as API.md says."""
 
+import errno
 import logging
 from typing import Any
 
@@ -11,6 +12,33 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+# What every 503 tells the client to wait before retrying (Retry-After, seconds).
+RETRY_AFTER_S = 5
+# OS errors that mean the disk or file system behind storage failed. Others (a name that is
+# a directory or too long, an invalid argument) are bugs or bad input, never an outage:
+# zoneinfo raises IsADirectoryError for the time zone "Europe".
+STORAGE_OUTAGE_ERRNOS = frozenset(
+    {
+        errno.EIO,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.ESTALE,
+        errno.ENXIO,
+        errno.ENODEV,
+        errno.EBUSY,
+        errno.EMFILE,
+        errno.ENFILE,
+        errno.ETIMEDOUT,
+        errno.ENOTCONN,
+        errno.EHOSTUNREACH,
+        errno.ECONNREFUSED,
+    }
+)
 
 
 class ApplicationError(Exception):
@@ -92,9 +120,15 @@ class TooManyRequests(ApplicationError):
 
 
 class ServiceUnavailable(ApplicationError):
+    """Always carries Retry-After (RETRY_AFTER_S unless the raiser knows better)."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
     default_message = "A service this request needs is unavailable; try again shortly."
+
+    def __init__(self, message: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -147,10 +181,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
-        return Response(
-            error_body("file_too_large", "The request body is too large."),
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+        # Imported here: config.body_limits builds its 413 from this module's errors.
+        from config.body_limits import body_limit, too_large_error
+
+        request = context.get("request")
+        exc = too_large_error(body_limit(request.path if request is not None else ""))
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, exceptions.UnsupportedMediaType) and _json_only(context.get("view")):
         # A JSON endpoint sent form data, plain text or no content type: that is a
         # malformed request body like any other, not an upload of the wrong file type.
@@ -183,14 +219,14 @@ def unexpected_error_response(exc: BaseException) -> Response:
         return Response(
             error_body("service_unavailable", "The database is unreachable; try again shortly."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     if is_storage_unavailable(exc):
         logger.warning("storage unavailable: %r", exc)
         return Response(
             error_body("service_unavailable", "File storage is unreachable; try again shortly."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     logger.exception("unhandled error", exc_info=exc)
     return Response(
@@ -201,7 +237,7 @@ def unexpected_error_response(exc: BaseException) -> Response:
 
 def is_storage_unavailable(exc: BaseException) -> bool:
     """Failures of the storage backend itself: a disk error, GCS or its network failing."""
-    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+    if isinstance(exc, OSError) and exc.errno in STORAGE_OUTAGE_ERRNOS:
         return True
     try:
         from google.api_core.exceptions import GoogleAPIError

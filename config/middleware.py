@@ -2,9 +2,12 @@
 
 import sys
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import Http404, JsonResponse
 
+from config.body_limits import body_limit, too_large_error
 from config.errors import ApplicationError, error_body, unexpected_error_response
+from config.parsers import printable, text_problem
 
 API_PREFIX = "/api/"
 
@@ -23,6 +26,37 @@ def _drf_response_to_json(response) -> JsonResponse:
         if header.lower() != "content-type":
             json_response[header] = value
     return json_response
+
+
+class RequestTextMiddleware:
+    """Query parameters and headers under /api/ hold nothing a database or an encoder
+    refuses (a NUL, a lone surrogate): 400 naming the parameter or header in `details`
+    (as a view would: `cursor`, `Idempotency-Key`), before any view, throttle or log line
+    sees it. The JSON body gets the same check in config.parsers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api_request(request):
+            problem = _text_problem_in(request)
+            if problem is not None:
+                where, reason = problem
+                return json_error(
+                    "validation_error", f"{where} {reason}.", 400, {where: [f"It {reason}."]}
+                )
+        return self.get_response(request)
+
+
+def _text_problem_in(request) -> tuple[str, str] | None:
+    for name, values in request.GET.lists():
+        for text in (name, *values):
+            if reason := text_problem(text):
+                return printable(name), reason
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and (reason := text_problem(value)):
+            return key.removeprefix("HTTP_").replace("_", "-").title(), reason
+    return None
 
 
 class ApiErrorMiddleware:
@@ -63,6 +97,26 @@ def handler404(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def handler400(request, exception=None):
+    """Django's own 400s (a Host not in ALLOWED_HOSTS, too many form fields): JSON under
+    /api/. DisallowedHost is raised by request.get_host() in middleware, before any view."""
+    if is_api_request(request):
+        if isinstance(exception, RequestDataTooBig):
+            error = too_large_error(body_limit(request.path))
+            return json_error(error.code, error.message, error.status_code, error.details)
+        if isinstance(exception, DisallowedHost):
+            return json_error(
+                "validation_error",
+                "This host is not served here.",
+                400,
+                {"host": ["Not in ALLOWED_HOSTS."]},
+            )
+        return json_error("validation_error", "The request is invalid.", 400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def handler500(request):

@@ -36,7 +36,8 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with a login form under the database rate limiter.
+    "accounts.apps.AdminSiteConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.RequestTextMiddleware",
     "config.middleware.ApiErrorMiddleware",
 ]
 
@@ -258,8 +260,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # JSON everywhere; the upload endpoint declares its own multipart parser.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Strict JSON everywhere (config/parsers.py); the upload endpoint declares multipart.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -277,6 +279,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("RATE_LOGIN_IP", "30/min"),
         "login_email": env_str("RATE_LOGIN_EMAIL", "10/min"),
+        "password_change": env_str("RATE_PASSWORD_CHANGE", "10/hour"),
+        "password_change_ip": env_str("RATE_PASSWORD_CHANGE_IP", "30/hour"),
+        # Not DRF views: the admin's login form counts these itself (accounts.admin_login).
+        "admin_login_ip": env_str("RATE_ADMIN_LOGIN_IP", "10/min"),
+        "admin_login_email": env_str("RATE_ADMIN_LOGIN_EMAIL", "5/min"),
         "register": env_str("RATE_REGISTER", "10/hour"),
         "uploads": env_str("RATE_UPLOADS", "60/hour"),
         "user": env_str("RATE_USER", "1000/min"),
@@ -410,7 +417,10 @@ ANONYMOUS_UPLOAD_RETENTION = timedelta(hours=env_int("ANONYMOUS_UPLOAD_RETENTION
 SIGNED_URL_TTL = timedelta(seconds=env_int("SIGNED_URL_TTL_S", 3600))
 # Bodies above this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Every body except an upload's (config/body_limits.py); Django's own check of request.body
+# and form data says the same.
+MAX_JSON_BODY_BYTES = env_int("MAX_JSON_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES
 
 # --- Rendering ----------------------------------------------------------------------------
 

@@ -34,5 +34,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "config.middleware.handler400"
 handler404 = "config.middleware.handler404"
 handler500 = "config.middleware.handler500"

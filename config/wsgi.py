@@ -1,4 +1,4 @@
-"""WSGI entry point, for tools that want one; the server of record is ASGI."""
+"""WSGI entry point (e.g. `granian --interface wsgi config.wsgi:application`)."""
 
 import os
 
@@ -6,7 +6,12 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.request_id import RequestIdWsgiMiddleware
+django_application = get_wsgi_application()
 
-# Outermost: every answer carries X-Request-ID.
-application = RequestIdWsgiMiddleware(get_wsgi_application())
+# Imported after Django is set up: the guards read settings.
+from config.edge import EdgeWsgiMiddleware  # noqa: E402
+from config.request_id import RequestIdWsgiMiddleware  # noqa: E402
+
+# The same body limits, chunked bodies and Retry-After as under ASGI (config/edge.py);
+# RequestIdWsgiMiddleware outermost: every answer carries X-Request-ID.
+application = RequestIdWsgiMiddleware(EdgeWsgiMiddleware(django_application))

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from config.idempotency import idempotent
 from config.pagination import CursorPagination, paginated_response
+from config.serializers import StrictInputSerializer
 from orders.models import TrackingStatus
 from orders.selectors import (
     order_get_for_user,
@@ -90,8 +91,8 @@ class OrderPlaceApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
-        class LineSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
+        class LineSerializer(StrictInputSerializer):
             sku = serializers.CharField(max_length=SKU_MAX_CHARS)
             quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
@@ -185,7 +186,7 @@ class TrackingEventCreateApi(APIView):
 
     permission_classes = [IsAdminUser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         status = serializers.ChoiceField(choices=TrackingStatus.choices)
         location = serializers.CharField(max_length=200, required=False, allow_blank=True)
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True)

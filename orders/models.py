@@ -18,7 +18,7 @@ class Product(models.Model):
 
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
-    price_cents = models.IntegerField()
+    price_cents = models.BigIntegerField()
     stock_quantity = models.IntegerField(default=0)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -62,7 +62,7 @@ class Order(models.Model):
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
-    total_cents = models.IntegerField()
+    total_cents = models.BigIntegerField()
     # A copy of the address as it was when ordering: editing or deleting the address later
     # must not change where a placed order goes.
     shipping_address = models.JSONField(default=dict)
@@ -93,7 +93,7 @@ class OrderItem(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
-    unit_price_cents = models.IntegerField()
+    unit_price_cents = models.BigIntegerField()
     quantity = models.IntegerField()
 
     class Meta:

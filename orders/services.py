@@ -24,6 +24,8 @@ from orders.models import (
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 10_000
+# Money is bigint cents: the largest amount the columns hold.
+MAX_CENTS = 2**63 - 1
 NOTIFICATION_KIND_TRACKING = "order.tracking"
 
 # Tracking status → the order status it moves the order to. The order only ever moves
@@ -103,6 +105,20 @@ def product_stock_adjust(*, product_id: int, delta: int) -> int:
     return Product.objects.values_list("stock_quantity", flat=True).get(pk=product_id)
 
 
+def _order_total_cents(lines: list[OrderLine], products: dict[str, Product]) -> int:
+    """The order's total, refused (400) before anything is written when it, or a line's
+    total, is more than the money columns hold."""
+    line_totals = {line.sku: products[line.sku].price_cents * line.quantity for line in lines}
+    total = sum(line_totals.values())
+    if total > MAX_CENTS:
+        too_big = sorted(sku for sku, cents in line_totals.items() if cents > MAX_CENTS)
+        raise ValidationFailed(
+            "The order total is too large.",
+            details={"total_cents": [f"At most {MAX_CENTS}."], "skus": too_big},
+        )
+    return total
+
+
 @transaction.atomic
 def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order:
     """Place an order, taking stock for every line or for none.
@@ -110,7 +126,8 @@ def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order
     Each line takes stock with a guarded UPDATE inside one transaction; lines go in sku
     order so two orders sharing products lock rows in the same order (no deadlock). If any
     line is short, every line is still tried (to report all short skus) and the whole
-    transaction rolls back: 409 `out_of_stock` with `details.skus`.
+    transaction rolls back: 409 `out_of_stock` with `details.skus`. A total above MAX_CENTS
+    is a 400 before anything is written.
     """
     _check_lines(lines)
     address = address_get_for_user(user=user, address_id=address_id)
@@ -120,11 +137,12 @@ def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order
     if unknown:
         raise NotFound("Unknown products.", details={"skus": unknown})
 
+    total_cents = _order_total_cents(lines, products)
     now = timezone.now()
     order = Order.objects.create(
         user=user,
         status=OrderStatus.PLACED,
-        total_cents=sum(products[x.sku].price_cents * x.quantity for x in lines),
+        total_cents=total_cents,
         shipping_address=_address_snapshot(address),
         created_at=now,
         updated_at=now,

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer
 from quotes.identity import SESSION_ID_RE, SESSION_ID_RULE
 
 MAX_FILE_ID_CHARS = 128
@@ -12,7 +13,7 @@ MAX_SIZE_BYTES = 10 * 1024**3
 MAX_OP_PARAMS = 20
 
 
-class JobFileSerializer(serializers.Serializer):
+class JobFileSerializer(StrictInputSerializer):
     id = serializers.CharField(max_length=MAX_FILE_ID_CHARS)
     name = serializers.CharField(max_length=MAX_FILE_NAME_CHARS)
     size_bytes = serializers.IntegerField(min_value=1, max_value=MAX_SIZE_BYTES)
@@ -39,7 +40,7 @@ class BoundedFileListField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class JobInputSerializer(serializers.Serializer):
+class JobInputSerializer(StrictInputSerializer):
     """{session_id?, files: [{id, name, size_bytes, width, height}], ops: {op: true|{params}}}.
 
     Needs context["schedule"] (a CreditSchedule): ops must be among its ops and files at

@@ -2,12 +2,13 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.idempotency import idempotent
+from config.parsers import JSONParser
+from config.serializers import StrictInputSerializer
 from rendering.keys import room_upload_key
 from rendering.models import PLACEMENT_SCALE_MAX, PLACEMENT_SCALE_MIN, validate_timezone
 from rendering.selectors import (
@@ -38,7 +39,7 @@ class ShopCreateApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         name = serializers.CharField(max_length=200)
         timezone = serializers.CharField(
             max_length=64, required=False, default="UTC", validators=[validate_timezone]
@@ -150,7 +151,7 @@ class RoomSessionCleanedApi(APIView):
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         upload_id = serializers.UUIDField()
 
     @extend_schema(request=InputSerializer, responses={200: RoomSessionOutputSerializer})
@@ -169,8 +170,8 @@ class RenderCreateApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
-    class InputSerializer(serializers.Serializer):
-        class PlacementSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
+        class PlacementSerializer(StrictInputSerializer):
             x = serializers.FloatField(min_value=0, max_value=1)
             y = serializers.FloatField(min_value=0, max_value=1)
             scale = serializers.FloatField(

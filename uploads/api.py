@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.throttling import UploadThrottle
 from config.errors import NotFound, ValidationFailed, error_body
 from config.idempotency import idempotent
+from config.serializers import StrictInputSerializer
 from uploads.handlers import SizeLimitUploadHandler, content_length_too_large, too_large
 from uploads.selectors import upload_get_for_user
 from uploads.services import upload_create, upload_create_anonymous, upload_delete
@@ -71,7 +72,7 @@ class UploadCreateApi(APIView):
     throttle_classes = [UploadThrottle]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         file = serializers.FileField(allow_empty_file=True, use_url=False)
 
     OutputSerializer = UploadOutputSerializer

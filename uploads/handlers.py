@@ -3,16 +3,13 @@
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 
+from config.body_limits import UPLOAD_PATH, body_limit, too_large_error
 from config.errors import PayloadTooLarge
-
-# Room for the multipart boundaries, part headers and small fields around the file.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(
-        "The file is too large.", details={"max_bytes": settings.MAX_UPLOAD_BYTES}
-    )
+    """The 413 of an upload (config.body_limits has the one rule and body)."""
+    return too_large_error(body_limit(UPLOAD_PATH))
 
 
 def content_length_too_large(meta) -> bool:
@@ -21,7 +18,7 @@ def content_length_too_large(meta) -> bool:
         declared = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return False
-    return declared > settings.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
+    return declared > body_limit(UPLOAD_PATH).cutoff_bytes
 
 
 class SizeLimitUploadHandler(FileUploadHandler):

@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
@@ -15,7 +14,7 @@ from accounts.throttling import (
     client_ip,
     parse_rate,
 )
-from tests.concurrency import close_db_connections, fire_concurrently
+from tests.concurrency import fire_concurrently
 from tests.conftest import TEST_PASSWORD
 
 
@@ -155,21 +154,6 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(settings):
     assert client_ip(request) == "1.2.3.4"
     settings.TRUSTED_PROXY_COUNT = 5
     assert client_ip(request) == "6.6.6.6"
-
-
-@pytest.fixture
-def small_db_pools():
-    """Forked children share a pool per process; cap them so 100 requests use <= 48
-    connections."""
-    pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
-    if not isinstance(pool, dict):
-        yield
-        return
-    previous = pool.get("max_size")
-    pool["max_size"] = 12
-    close_db_connections()
-    yield
-    pool["max_size"] = previous
 
 
 @pytest.mark.postgres

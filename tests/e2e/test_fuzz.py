@@ -9,7 +9,6 @@ operation, plus schemathesis' deterministic boundary cases). A failure names the
 and a curl command that reproduces it; the server's log tail is printed below it.
 """
 
-import json
 from dataclasses import dataclass
 
 import pytest
@@ -22,6 +21,7 @@ from orders.services import OrderLine, order_place, tracking_event_add
 from quotes.models import DEFAULT_SCHEDULE_OPS
 from rendering.services import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
+from tests.hostile import api_error_problem
 from tests.orders.factories import ProductFactory
 from tests.quote_runs.factories import QuoteRunFactory
 from tests.quotes.factories import QuoteFactory
@@ -52,6 +52,7 @@ DESTRUCTIVE = {
     ("POST", "/api/orders/{order_id}/cancel"): "order_id",
 }
 JOB_PATHS = ("/api/quotes", "/api/quote-runs")
+MULTIPART_PATHS = ("/api/uploads",)
 JOB_FILE = {"id": "f1", "name": "photo.jpg", "size_bytes": 250_000, "width": 1200, "height": 800}
 
 
@@ -211,15 +212,44 @@ def repaired(path: str, body, skus: list[str]):
     return None
 
 
+def _nested(depth: int):
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Hostile values a JSON client library can still write (no NaN, no 5000-digit integers,
+# no nesting past Python's recursion limit: tests/config/test_hostile_input.py sends those).
+HOSTILE_VALUES = st.one_of(
+    st.sampled_from(["\ud800", "a\udfffb", "\x00", "nul\x00in", "x" * 5000]),
+    st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**30, 1e308, [], {}, None]),
+    st.integers(min_value=40, max_value=200).map(_nested),
+)
+
+
+def hostile_variants(body):
+    """`body` with one field, or an extra key, swapped for a hostile value."""
+    if not isinstance(body, dict) or not body:
+        return HOSTILE_VALUES
+    return st.one_of(
+        st.builds(lambda k, v: {**body, k: v}, st.sampled_from(sorted(body)), HOSTILE_VALUES),
+        st.builds(lambda v: {**body, "unknown_\ud800": v}, HOSTILE_VALUES),
+    )
+
+
 def load_schema(server, config: schemathesis.Config, data: FuzzData):
     schema = schemathesis.openapi.from_url(f"{server.url}/api/schema/", config=config)
 
     @schema.hook
     def flatmap_body(context, body):
-        """Half of the bodies are repaired: otherwise nearly every job or order stops at
-        the same 400 and the code behind it is never reached."""
+        """A third of the bodies are repaired (otherwise nearly every job or order stops at
+        the same 400 and the code behind it is never reached), a third made hostile."""
         fixed = repaired(context.operation.path, body, data.skus)
-        return st.just(body) if fixed is None else st.sampled_from([body, fixed])
+        plain = st.just(body) if fixed is None else st.sampled_from([body, fixed])
+        if context.operation.path in MULTIPART_PATHS:
+            return plain
+        return st.one_of(plain, hostile_variants(fixed if fixed is not None else body))
 
     return schema
 
@@ -252,20 +282,20 @@ anonymous = schemathesis.pytest.from_fixture("anonymous_schema")
 
 
 def error_is_api_error(ctx, response, case) -> None:
-    """Every 4xx body is JSON with an "error" code (API.md conventions)."""
-    if not 400 <= response.status_code < 500:
-        return
+    """Every 4xx body is JSON {"error", "message"} with a code API.md lists for its status."""
     content_type = response.headers.get("content-type", [""])[0]
-    assert content_type.startswith("application/json"), (
-        f"{response.status_code} answered with Content-Type {content_type!r}: "
-        f"{response.content[:200]!r}"
-    )
-    body = json.loads(response.content)
-    assert isinstance(body, dict), f"{response.status_code} body is not an object: {body!r}"
-    assert isinstance(body.get("error"), str), f"{response.status_code} without error: {body!r}"
+    problem = api_error_problem(response.status_code, content_type, response.content)
+    if response.status_code < 500:
+        assert problem is None, problem
 
 
-CHECKS = [not_a_server_error, error_is_api_error]
+def unavailable_says_when_to_retry(ctx, response, case) -> None:
+    """Every 503 carries Retry-After."""
+    if response.status_code == 503:
+        assert response.headers.get("retry-after"), "503 without Retry-After"
+
+
+CHECKS = [not_a_server_error, error_is_api_error, unavailable_says_when_to_retry]
 
 
 @authenticated.parametrize()

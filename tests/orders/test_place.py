@@ -211,3 +211,44 @@ def test_malformed_order_ids_are_json_404(auth_client):
 
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_a_total_above_the_bigint_column_is_400_before_anything_is_written(auth_client, address):
+    # given: prices near the top of a bigint and the largest quantities a line takes
+    big = ProductFactory(sku="GOLD", price_cents=2**62, stock_quantity=10)
+    ProductFactory(sku="SILVER", price_cents=2**62, stock_quantity=10)
+
+    # when: each line fits, their sum does not
+    response = auth_client.post(
+        "/api/orders", order_body(address, ("GOLD", 1), ("SILVER", 1)), format="json"
+    )
+
+    # then
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"] == "validation_error"
+    assert response.json()["details"] == {
+        "total_cents": [f"At most {2**63 - 1}."],
+        "skus": [],
+    }
+    assert not Order.objects.exists()
+    assert not OrderItem.objects.exists()
+    assert stock(big.sku) == 10
+
+
+def test_a_line_total_above_the_bigint_column_is_named(auth_client, address):
+    ProductFactory(sku="GOLD", price_cents=2**62, stock_quantity=10)
+
+    response = auth_client.post("/api/orders", order_body(address, ("GOLD", 3)), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["details"]["skus"] == ["GOLD"]
+
+
+def test_totals_beyond_a_32_bit_integer_are_stored_exactly(auth_client, address):
+    ProductFactory(sku="CAR", price_cents=3_000_000_000, stock_quantity=10)
+
+    response = auth_client.post("/api/orders", order_body(address, ("CAR", 5)), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["total_cents"] == 15_000_000_000
+    assert Order.objects.get().total_cents == 15_000_000_000

@@ -36,15 +36,20 @@ def body_for(shop, session, product, **overrides):
     return body
 
 
-def test_shop_create_uses_the_default_quota_and_ignores_a_client_quota(auth_client, user, settings):
+def test_shop_create_uses_the_default_quota_and_refuses_a_client_quota(auth_client, user, settings):
     settings.DEFAULT_DAILY_RENDER_QUOTA = 17
 
-    response = auth_client.post(
+    refused = auth_client.post(
         "/api/shops",
         {"name": "Loft", "daily_quota": 10_000, "timezone": "Europe/Paris"},
         format="json",
     )
+    response = auth_client.post(
+        "/api/shops", {"name": "Loft", "timezone": "Europe/Paris"}, format="json"
+    )
 
+    assert refused.status_code == 400
+    assert refused.json()["details"] == {"daily_quota": ["Unknown field."]}
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["name"], body["daily_quota"], body["timezone"]) == ("Loft", 17, "Europe/Paris")
@@ -179,3 +184,27 @@ def test_render_endpoints_need_a_token(api_client, setup):
     assert api_client.post("/api/renders", body_for(*setup), format="json").status_code == 401
     assert api_client.post("/api/shops", {"name": "x"}, format="json").status_code == 401
     assert api_client.get(f"/api/renders/{uuid.uuid4()}").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "zone", ["Europe", "America", "Etc", "A" * 300, "../../../etc/passwd", "/etc/localtime", ""]
+)
+def test_shop_time_zones_that_are_directories_or_no_names_are_400_not_503(auth_client, zone):
+    # "Europe" is a directory of the zone database (IsADirectoryError) and 300 characters
+    # are too long a file name (OSError): both used to read as a storage outage.
+    response = auth_client.post("/api/shops", {"name": "Loft", "timezone": zone}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "validation_error"
+    assert "timezone" in response.json()["details"]
+    assert not Shop.objects.exists()
+
+
+def test_shop_time_zone_in_the_admin_form_is_checked_the_same_way():
+    from django.core.exceptions import ValidationError
+
+    from rendering.models import validate_timezone
+
+    validate_timezone("Europe/Paris")
+    with pytest.raises(ValidationError):
+        validate_timezone("Europe")

@@ -65,10 +65,16 @@ def test_filename_is_sanitized(auth_client):
 
 
 def test_upload_needs_a_file(auth_client):
-    response = auth_client.post("/api/uploads", {"other": "x"}, format="multipart")
+    response = auth_client.post("/api/uploads", {}, format="multipart")
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
     assert "file" in response.json()["details"]
+
+
+def test_upload_refuses_unknown_fields(auth_client):
+    response = auth_client.post("/api/uploads", {"other": "x"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["details"] == {"other": ["Unknown field."]}
 
 
 def test_upload_needs_auth_unless_anonymous_uploads(api_client, settings):

@@ -8,8 +8,9 @@ from django.core.files.uploadhandler import FileUploadHandler, MemoryFileUploadH
 from django.http.multipartparser import MultiPartParser
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
+from config.body_limits import MULTIPART_OVERHEAD_BYTES
 from config.errors import PayloadTooLarge
-from uploads.handlers import MULTIPART_OVERHEAD_BYTES, SizeLimitUploadHandler
+from uploads.handlers import SizeLimitUploadHandler
 from uploads.models import UploadedFile
 
 from .images import jpeg_bytes, png_bomb, png_bytes, png_with_text
