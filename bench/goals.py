@@ -21,8 +21,9 @@ Rows = list[dict[str, Any]]
 
 def _wrk(rows: Rows, name: str, concurrency: int) -> dict[str, Any] | None:
     matches = [
-        r for r in rows if r.get("kind") == "wrk" and r["name"] == name
-        and r["concurrency"] == concurrency
+        r
+        for r in rows
+        if r.get("kind") == "wrk" and r["name"] == name and r["concurrency"] == concurrency
     ]
     return matches[-1] if matches else None
 
@@ -52,7 +53,7 @@ class Goal:
 
 GOALS = [
     Goal(
-        "`GET /api/quotes/{id}` bearer, c=16 (× pgbench -S)",
+        "`GET /api/quotes/{id}` bearer, c=16 (share of pgbench -S)",
         lambda rows: _get(_wrk(rows, QUOTE_GET, 16), "ratio"),
         0.03,
         True,
@@ -66,14 +67,14 @@ GOALS = [
         "ms",
     ),
     Goal(
-        "`POST /api/quotes` bearer, c=16 (× pgbench -S)",
+        "`POST /api/quotes` bearer, c=16 (share of pgbench -S)",
         lambda rows: _get(_wrk(rows, QUOTE_POST, 16), "ratio"),
         0.015,
         True,
         "%",
     ),
     Goal(
-        "JSON 404 (no database), c=16 (× pgbench -S)",
+        "JSON 404 (no database), c=16 (share of pgbench -S)",
         lambda rows: _get(_wrk(rows, NOT_FOUND, 16), "ratio"),
         0.08,
         True,
@@ -91,7 +92,7 @@ GOALS = [
         lambda rows: _get(_figures(rows, PING_WITH_STREAMS), "p99_ratio"),
         1.10,
         False,
-        "×",
+        "x",
     ),
     Goal(
         "1,000,000 expired quotes expired, then deleted",

@@ -118,9 +118,7 @@ class Bench:
             env["BENCH_BODY_FILE"] = handle.name
             script = "post.lua"
         try:
-            result = run_wrk(
-                url, concurrency=concurrency, seconds=seconds, script=script, env=env
-            )
+            result = run_wrk(url, concurrency=concurrency, seconds=seconds, script=script, env=env)
         finally:
             if "BENCH_BODY_FILE" in env:
                 os.unlink(env["BENCH_BODY_FILE"])

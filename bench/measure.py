@@ -72,9 +72,7 @@ def run_wrk(
         text=True,
         check=True,
     )
-    line = next(
-        (row for row in completed.stdout.splitlines() if row.startswith("WRK_JSON ")), None
-    )
+    line = next((row for row in completed.stdout.splitlines() if row.startswith("WRK_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
     raw = json.loads(line.removeprefix("WRK_JSON "))

@@ -207,7 +207,7 @@ def _bad(row: dict) -> str:
 
 def print_table(rows: list[dict], pgbench: PgBench) -> None:
     print(
-        "\n| scenario | endpoint | conc | requests | req/s | × pgbench -S | p50 ms | p99 ms "
+        "\n| scenario | endpoint | conc | requests | req/s | share of pgbench -S | p50 ms | p99 ms "
         "| non-2xx/errors |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
