@@ -56,6 +56,7 @@ class Process:
     log_path: Path
     port: int | None = None
     popen: subprocess.Popen | None = None
+    cwd: Path = REPO_ROOT
 
     @property
     def url(self) -> str:
@@ -65,7 +66,7 @@ class Process:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
             self.argv,
-            cwd=REPO_ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
