@@ -125,13 +125,17 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}
 DB_CONNECT_TIMEOUT_S = env_int("DB_CONNECT_TIMEOUT_S", 5)
 # A pool per process keeps connections open between requests; under ASGI Django's own
 # persistent connections (CONN_MAX_AGE) would leak one per worker thread, so PostgreSQL
-# uses psycopg's pool (health-checked on checkout) and SQLite plain persistent connections.
+# uses psycopg's pool and SQLite plain persistent connections. PostgreSQL's engine is
+# Django's with a health check on checkout that polls the socket instead of sending a
+# query (config/postgresql/base.py): one round trip less per request.
 DB_POOL_MAX = env_int("DB_POOL_MAX", 20)
 
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "config.postgresql"
     _db["CONN_MAX_AGE"] = 0
-    _db["CONN_HEALTH_CHECKS"] = True  # with a pool: checked on checkout
+    # Off for the pool: the engine checks pooled connections itself, without a query.
+    _db["CONN_HEALTH_CHECKS"] = False
     _db["OPTIONS"] = {
         "connect_timeout": DB_CONNECT_TIMEOUT_S,
         "pool": {
@@ -143,6 +147,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("DB_POOL", True) is False:
         del _db["OPTIONS"]["pool"]
         _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+        _db["CONN_HEALTH_CHECKS"] = True  # the engine's is_usable: a socket poll
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)

@@ -66,7 +66,7 @@ def test_production_services_come_from_the_environment():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.postgresql",
+        "config.postgresql",
         "django.core.cache.backends.redis.RedisCache",
         "False",
         "redis://127.0.0.1:6379/0",
