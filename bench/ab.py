@@ -22,7 +22,7 @@ from io import BytesIO
 from pathlib import Path
 
 from bench.goals import NOT_FOUND, QUOTE_GET, QUOTE_POST
-from bench.measure import run_wrk
+from bench.measure import process_group_cpu_s, run_wrk
 from bench.run import REPO_ROOT, bench_env, ensure_database
 
 
@@ -118,6 +118,7 @@ def main(argv: list[str]) -> int:
                 order.reverse()
             for label, key, path, concurrency, script in measures:
                 for rev, process in order:
+                    cpu_before = process_group_cpu_s(process.popen.pid)
                     result = run_wrk(
                         process.url + path,
                         concurrency=concurrency,
@@ -125,7 +126,13 @@ def main(argv: list[str]) -> int:
                         script=script,
                         env={"BENCH_TOKEN": token, "BENCH_BODY_FILE": str(body)},
                     )
+                    cpu_s = process_group_cpu_s(process.popen.pid) - cpu_before
                     figures[rev].setdefault(label, []).append(result[key])
+                    if key == "rps" and result["requests"]:
+                        per_request = 1000 * cpu_s / result["requests"]
+                        figures[rev].setdefault(
+                            label.replace("req/s", "server CPU ms/request"), []
+                        ).append(per_request)
             print(f"round {round_index + 1}/{args.rounds} done", flush=True)
     finally:
         for process in servers.values():
