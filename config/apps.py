@@ -10,6 +10,7 @@ class ConfigConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from config import checks  # noqa: F401 - registers the checks
         from config.schedules import ensure_cleanup_schedules
 
         post_migrate.connect(ensure_cleanup_schedules, sender=self)
