@@ -254,7 +254,7 @@ STORAGES = {
 # --- REST framework and OpenAPI -----------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["config.renderers.OrjsonRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.FastContentNegotiation",
     # JSON everywhere; the upload endpoint declares its own multipart parser.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
