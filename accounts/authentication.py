@@ -84,7 +84,7 @@ def _columns(model, alias: str, prefix: str) -> tuple[list[str], list]:
     return select, fields
 
 
-def _instance(model, fields: list, values) -> object:
+def _instance(model, fields: list, values):
     """A model instance from raw column values, through each field's database converters
     (what the ORM applies when it loads a row)."""
     converted = []
