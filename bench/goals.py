@@ -15,6 +15,7 @@ NOT_FOUND = "JSON 404, no database (GET /api/no-such-endpoint)"
 IDLE_STREAMS = "idle streams held"
 PING_WITH_STREAMS = "GET /api/ping on the stream process, p99 with idle streams vs none"
 CLEANUP = "quote cleanup at scale"
+CLEANUP_GOAL_ROWS = 1_000_000
 
 Rows = list[dict[str, Any]]
 
@@ -35,6 +36,14 @@ def _figures(rows: Rows, name: str) -> dict[str, Any] | None:
 
 def _get(row: dict[str, Any] | None, key: str) -> float | None:
     return None if row is None or row.get(key) is None else float(row[key])
+
+
+def _cleanup(rows: Rows, key: str) -> float | None:
+    """A figure of the cleanup scenario, only when it ran at the goal's scale."""
+    figures = _figures(rows, CLEANUP)
+    if figures is None or figures.get("rows", 0) < CLEANUP_GOAL_ROWS:
+        return None
+    return _get(figures, key)
 
 
 @dataclass(frozen=True)
@@ -96,14 +105,14 @@ GOALS = [
     ),
     Goal(
         "1,000,000 expired quotes expired, then deleted",
-        lambda rows: _get(_figures(rows, CLEANUP), "total_s"),
+        lambda rows: _cleanup(rows, "total_s"),
         60,
         False,
         "s",
     ),
     Goal(
         "longest lock wait of `POST /api/quotes` during the cleanup",
-        lambda rows: _get(_figures(rows, CLEANUP), "longest_post_lock_wait_ms"),
+        lambda rows: _cleanup(rows, "longest_post_lock_wait_ms"),
         100,
         False,
         "ms",
