@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.ab BEFORE AFTER [--rounds 3] [--seconds 5] [--kind web]
 
 Each revision is exported (git archive) to a temporary directory and started with its own
-Procfile line `kind` (default `web`) from there, both on the bench database; then the
+Procfile line `kind` (default `web`) from there (a revision without a Procfile: uvicorn
+with 2 workers, as it was served then), both on the bench database; then the
 headline requests (bench/scenarios/headline.py) run against one and the other in
 alternation, `rounds` times, so a burst of noise from other work on the machine hits both
 alike. Prints the median of each figure per revision. Migrations of AFTER are applied
@@ -90,7 +91,14 @@ def main(argv: list[str]) -> int:
     servers = {}
     for rev, tree in trees.items():
         port = free_port()
-        command = procfile_commands(tree / "Procfile")[args.kind]
+        procfile = tree / "Procfile"
+        # Revisions from before the Procfile served everything with uvicorn, 2 workers.
+        command = (
+            procfile_commands(procfile)[args.kind]
+            if procfile.exists()
+            else f"{sys.executable} -m uvicorn config.asgi:application --workers 2 "
+            "--lifespan off --no-access-log --host 127.0.0.1 --port $PORT"
+        )
         process = Process(
             name=f"{args.kind}-{rev}",
             argv=["/bin/sh", "-c", "exec " + command],
