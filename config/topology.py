@@ -31,12 +31,22 @@ class StreamsOnAsgiOnly:
                 ),
             }
         ).encode()
-        start_response(
-            "503 Service Unavailable",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("Retry-After", str(STREAM_RETRY_AFTER_S)),
-            ],
-        )
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Retry-After", str(STREAM_RETRY_AFTER_S)),
+        ]
+        origin = environ.get("HTTP_ORIGIN")
+        if origin:  # an error answer carries the CORS headers too (API.md)
+            from config.cors import HEADER_ENCODING, cors_headers
+
+            headers += [
+                (name.decode(HEADER_ENCODING), value.decode(HEADER_ENCODING))
+                for name, value in cors_headers(
+                    method=environ.get("REQUEST_METHOD", "GET"),
+                    path=environ.get("PATH_INFO", ""),
+                    origin=origin,
+                )
+            ]
+        start_response("503 Service Unavailable", headers)
         return [body]

@@ -11,6 +11,7 @@ again. Holds connections and subscriptions only: no application data.
 import asyncio
 import logging
 import weakref
+from typing import Any
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -32,7 +33,7 @@ class _Hub:
     def __init__(self, url: str):
         self.url = url
         self.client: aioredis.Redis | None = None
-        self.pubsub = None
+        self.pubsub: Any = None  # redis.asyncio PubSub, on its one connection
         self.reader: asyncio.Task | None = None
         self.subscriptions: dict[str, set[Subscription]] = {}
         self.lock = asyncio.Lock()

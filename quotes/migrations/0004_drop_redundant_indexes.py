@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quotes', '0002_seed_credit_schedule'),
+        ('quotes', '0003_quote_session_not_blank'),
     ]
 
     operations = [
