@@ -28,22 +28,41 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING count, window_end
 """
 
-_UPSERT = f"""
-INSERT INTO {TABLE} (key, count, window_start, window_end)
-VALUES (%s, 1, %s, %s)
-{_UPSERT_SET}
-"""  # noqa: S608 - only the model's table name is interpolated
-
 # PostgreSQL: the counter's commit need not wait for the WAL flush. set_config(..., true)
-# is transaction-local and this statement is its own transaction (autocommit), so the
+# is transaction-local and the statement is its own transaction (autocommit), so the
 # setting never leaks into other work. A crash may lose the last few hits; no request
 # waits for the disk because of a counter.
-_UPSERT_ASYNC_COMMIT_PG = f"""
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
-INSERT INTO {TABLE} (key, count, window_start, window_end)
-SELECT %s, 1, %s, %s FROM async_commit
-{_UPSERT_SET}
-"""  # noqa: S608 - only the model's table name is interpolated
+ASYNC_COMMIT_CTE = "async_commit AS (SELECT set_config('synchronous_commit', 'off', true))"
+
+
+def upsert_sql(*, key_sql: str = "%s", source: str = "") -> str:
+    """The counting statement: INSERT ... SELECT <key_sql>, 1, %s, %s [FROM <source>] ON
+    CONFLICT ... RETURNING count, window_end. Its parameters: those of key_sql and source,
+    then window_params(). Usable as a CTE of a larger PostgreSQL statement. (The WHERE
+    keeps SQLite from reading ON CONFLICT as a join constraint.)"""
+    from_clause = f" FROM {source}" if source else ""
+    return (
+        f"INSERT INTO {TABLE} (key, count, window_start, window_end) "
+        f"SELECT {key_sql}, 1, %s, %s{from_clause} WHERE true\n{_UPSERT_SET}"
+    )
+
+
+def async_commit_applies() -> bool:
+    """Whether a counting statement may turn off synchronous_commit for itself: PostgreSQL,
+    enabled, and not inside an outer transaction (whose commit it would also affect)."""
+    return (
+        connection.vendor == "postgresql"
+        and settings.RATE_LIMIT_ASYNC_COMMIT
+        and not connection.in_atomic_block
+    )
+
+
+def window_params(*, now: datetime, window_s: int) -> list:
+    """window_start and window_end of a hit at `now`, as the database takes them."""
+    return [
+        connection.ops.adapt_datetimefield_value(now),
+        connection.ops.adapt_datetimefield_value(now + timedelta(seconds=window_s)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -70,23 +89,17 @@ def rate_limit_hit(*, key: str, limit: int, window_s: int) -> RateLimitResult:
     concurrent callers on any instances admit exactly `limit` hits per window.
     """
     now = timezone.now()
-    window_end = now + timedelta(seconds=window_s)
-    params = [
-        key,
-        connection.ops.adapt_datetimefield_value(now),
-        connection.ops.adapt_datetimefield_value(window_end),
-    ]
-    sql = _UPSERT
-    # Inside an outer transaction the setting would apply to that transaction's commit too.
-    if (
-        connection.vendor == "postgresql"
-        and settings.RATE_LIMIT_ASYNC_COMMIT
-        and not connection.in_atomic_block
-    ):
-        sql = _UPSERT_ASYNC_COMMIT_PG
+    sql = upsert_sql()
+    if async_commit_applies():
+        sql = f"WITH {ASYNC_COMMIT_CTE} {upsert_sql(source='async_commit')}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [key, *window_params(now=now, window_s=window_s)])
         count, ends_at = cursor.fetchone()
+    return rate_limit_result(count=count, ends_at=ends_at, now=now, limit=limit)
+
+
+def rate_limit_result(*, count: int, ends_at, now: datetime, limit: int) -> RateLimitResult:
+    """The verdict on a hit that made the window's count `count`."""
     allowed = count <= limit
     retry_after_s = 0
     if not allowed:

@@ -20,6 +20,8 @@ from accounts.ratelimit import RateLimitResult, rate_limit_hit
 
 # The HttpRequest attribute the header middleware reads: a list of RateLimitResult.
 REQUEST_ATTR = "rate_limit_results"
+# Hits already counted by the authentication statement: {key: RateLimitResult}.
+COUNTED_ATTR = "rate_limit_counted"
 
 MAX_IDENTITY_CHARS = 120
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
@@ -121,6 +123,17 @@ def record_result(request, result: RateLimitResult) -> None:
     results.append(result)
 
 
+def counted_in_authentication(request, *, key: str, result: RateLimitResult) -> None:
+    """Remember a hit of `key` that accounts.authentication counted in its own statement,
+    so the throttle of that key uses this verdict instead of counting the request twice."""
+    django_request = getattr(request, "_request", request)
+    counted = getattr(django_request, COUNTED_ATTR, None)
+    if counted is None:
+        counted = {}
+        setattr(django_request, COUNTED_ATTR, counted)
+    counted[key] = result
+
+
 class DbRateThrottle(BaseThrottle):
     """Per `scope`: per user when authenticated, per client IP otherwise."""
 
@@ -143,7 +156,11 @@ class DbRateThrottle(BaseThrottle):
         identity = self.get_identity(request, view)
         if identity is None:
             return True
-        self.result = rate_limit_scope_hit(scope=self.scope, identity=identity)
+        key = f"{self.scope}:{_identity(identity)}"
+        counted = getattr(getattr(request, "_request", request), COUNTED_ATTR, {})
+        self.result = counted.pop(key, None)
+        if self.result is None:
+            self.result = rate_limit_scope_hit(scope=self.scope, identity=identity)
         record_result(request, self.result)
         return self.result.allowed
 
@@ -159,6 +176,11 @@ class UserRateThrottle(DbRateThrottle):
     def get_identity(self, request, view):
         user = getattr(request, "user", None)
         return f"user:{user.pk}" if user is not None and user.is_authenticated else None
+
+    def user_key_prefix(self) -> str:
+        """The key of user U's counter is this + str(U.pk) (a UUID never needs hashing), as
+        accounts.authentication builds it in SQL."""
+        return f"{self.scope}:user:"
 
 
 class AnonRateThrottle(DbRateThrottle):

@@ -75,10 +75,11 @@ def run_load(
     requests: int | None = None,
     duration_s: float | None = None,
     request_factory: Callable[[int], RequestSpec],
+    stop: threading.Event | None = None,
 ) -> LoadResult:
     """Closed loop: each of `concurrency` clients sends its next request when the last one
-    answered, until `requests` were sent in total or `duration_s` passed."""
-    if requests is None and duration_s is None:
+    answered, until `requests` were sent in total, `duration_s` passed or `stop` is set."""
+    if requests is None and duration_s is None and stop is None:
         requests = 1000
     target = urlsplit(base_url)
     lock = threading.Lock()
@@ -95,6 +96,8 @@ def run_load(
             if requests is not None and index >= requests:
                 return None
             if duration_s is not None and time.perf_counter() >= deadline[0]:
+                return None
+            if stop is not None and stop.is_set():
                 return None
             counter["next"] = index + 1
             return index

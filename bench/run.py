@@ -1,17 +1,17 @@
-"""`make bench`: a production-like server, load from this separate process, pgbench -S as ceiling.
+"""`make bench`: the Procfile's servers, load from separate processes, pgbench -S as ceiling.
 
     .venv/bin/python -m bench.run [scenario ...]   # default: every bench/scenarios/*.py
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/atelier_bench,
-created if missing), BENCH_REDIS_URL (default redis://127.0.0.1:6379/9).
+created if missing), BENCH_REDIS_URL (default redis://127.0.0.1:6379/9),
+BENCH_WRK_SECONDS (10), BENCH_PGBENCH_SECONDS (10). Needs wrk and pgbench (installed with
+apt-get when run as root, else it says which packages to install).
 """
 
 import importlib
 import json
 import os
 import pkgutil
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,11 +19,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.goals import evaluate_goals
+from bench.measure import PgBench, ensure_tools
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
-SERVER_WORKERS = 2
-PGBENCH_SECONDS = 10
-PGBENCH_CLIENTS = 16
+# Worker processes of the Procfile's `web` (WEB_CONCURRENCY) and `stream` processes.
+WEB_WORKERS = 2
+STREAM_WORKERS = 1
+# Run first (the headline figures, on the freshest database) and last (bulk data).
+FIRST = ("headline", "foundation")
+LAST = ("cleanup",)
 
 
 def _database_name(url: str) -> str:
@@ -61,43 +67,6 @@ def ensure_database(url: str) -> None:
         subprocess.run(["createdb", *_psql_args(url), name], check=True)
 
 
-def pgbench_ceiling(url: str) -> dict:
-    """Read-only pgbench on the same machine and run: what PostgreSQL alone can answer."""
-    if shutil.which("pgbench") is None:
-        return {"skipped": "pgbench not installed"}
-    db = "atelier_pgbench"
-    args = _psql_args(url)
-    subprocess.run(["dropdb", "--if-exists", *args, db], check=True)
-    subprocess.run(["createdb", *args, db], check=True)
-    subprocess.run(["pgbench", *args, "-i", "-q", "-s", "1", db], check=True, capture_output=True)
-    out = subprocess.run(
-        [
-            "pgbench",
-            *args,
-            "-S",
-            "-n",
-            "-c",
-            str(PGBENCH_CLIENTS),
-            "-j",
-            "2",
-            "-T",
-            str(PGBENCH_SECONDS),
-            db,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    subprocess.run(["dropdb", "--if-exists", *args, db], check=True)
-    tps = re.search(r"tps = ([\d.]+)", out)
-    latency = re.search(r"latency average = ([\d.]+) ms", out)
-    return {
-        "clients": PGBENCH_CLIENTS,
-        "tps": float(tps.group(1)) if tps else None,
-        "latency_avg_ms": float(latency.group(1)) if latency else None,
-    }
-
-
 def scenario_names(requested: list[str]) -> list[str]:
     import bench.scenarios
 
@@ -105,19 +74,20 @@ def scenario_names(requested: list[str]) -> list[str]:
     unknown = set(requested) - set(available)
     if unknown:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; have {available}")
-    # The foundation's ping runs first: it is the baseline every other figure compares to.
-    ordered = sorted(requested or available, key=lambda name: (name != "foundation", name))
-    return ordered
+
+    def position(name: str) -> tuple[int, int, str]:
+        if name in FIRST:
+            return (0, FIRST.index(name), name)
+        if name in LAST:
+            return (2, LAST.index(name), name)
+        return (1, 0, name)
+
+    return sorted(requested or available, key=position)
 
 
-def main(argv: list[str]) -> int:
-    database_url = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/atelier_bench"
-    )
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-    ensure_database(database_url)
-    workdir = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
-    env = {
+def bench_env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
+    venv_bin = str(Path(sys.executable).parent)
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -135,7 +105,20 @@ def main(argv: list[str]) -> int:
         "RATE_LOGIN_EMAIL": "1000000/min",
         "RATE_REGISTER": "1000000/hour",
         "PYTHONUNBUFFERED": "1",
+        # The Procfile's commands (granian, uvicorn, celery) come from this virtualenv.
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
     }
+
+
+def main(argv: list[str]) -> int:
+    ensure_tools()
+    database_url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/atelier_bench"
+    )
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+    ensure_database(database_url)
+    workdir = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
+    env = bench_env(database_url, redis_url, workdir)
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     subprocess.run(
@@ -154,55 +137,104 @@ def main(argv: list[str]) -> int:
 
     names = scenario_names(argv)
     cluster = Cluster(workdir=workdir, base_env=env)
+    pgbench = PgBench(database_url)
 
     def start_server(**overrides: str) -> str:
-        extra = cluster.add_server(uvicorn_args=("--workers", str(SERVER_WORKERS)), **overrides)
+        extra = cluster.add_procfile_server(
+            "web", **{"WEB_CONCURRENCY": str(WEB_WORKERS), **overrides}
+        )
         extra.wait_ready()
-        time.sleep(1)  # let the second uvicorn worker finish booting
+        time.sleep(1)  # let the second worker finish booting
         return extra.url
 
-    server = cluster.add_server(uvicorn_args=("--workers", str(SERVER_WORKERS)))
+    web = cluster.add_procfile_server("web", WEB_CONCURRENCY=str(WEB_WORKERS))
+    stream = cluster.add_procfile_server("stream", STREAM_CONCURRENCY=str(STREAM_WORKERS))
     cluster.add_worker(concurrency=2)
     rows: list[dict] = []
+    started = time.strftime("%Y-%m-%d %H:%M")
     try:
         cluster.wait_ready()
-        time.sleep(1)  # let the second uvicorn worker finish booting
+        time.sleep(1)  # let the second worker finish booting
         for name in names:
             print(f"== scenario {name}", flush=True)
-            bench = Bench(server.url, name, start_server)
+            bench = Bench(
+                web.url,
+                name,
+                start_server,
+                stream_url=stream.url,
+                pgbench=pgbench,
+                cluster=cluster,
+            )
             module = importlib.import_module(f"bench.scenarios.{name}")
             module.run(bench)
             rows.extend(bench.results)
     finally:
         cluster.close()
-    ceiling = pgbench_ceiling(database_url)
-    print(json.dumps({"pgbench_select_only": ceiling}), flush=True)
+        pgbench.close()
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     out = RESULTS_DIR / f"bench-{stamp}.json"
-    out.write_text(json.dumps({"results": rows, "pgbench": ceiling}, indent=2))
-    print_table(rows, ceiling)
+    goals = evaluate_goals(rows)
+    out.write_text(
+        json.dumps(
+            {
+                "started": started,
+                "cpus": os.cpu_count(),
+                "results": rows,
+                "pgbench": list(pgbench.results.values()),
+                "goals": goals,
+            },
+            indent=2,
+        )
+    )
+    print_table(rows, pgbench)
+    print_goals(goals)
     print(f"\nraw results: {out.relative_to(REPO_ROOT)}")
     return 0
 
 
-def print_table(rows: list[dict], ceiling: dict) -> None:
-    print("\n| scenario | endpoint | conc | requests | req/s | p50 ms | p99 ms | non-2xx/errors |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+def _bad(row: dict) -> str:
+    if row["kind"] == "wrk":
+        notes = []
+        if row["status_4xx_5xx"] and not row.get("expect_status", 200) >= 400:
+            notes.append(f"{row['status_4xx_5xx']} answers >= 400")
+        if row["socket_errors"]:
+            notes.append(f"socket errors {row['socket_errors']}")
+        return "; ".join(notes)
+    bad = {k: v for k, v in row["statuses"].items() if not k.startswith("2")}
+    return f"{bad or ''}{' errors=' + str(row['errors']) if row['errors'] else ''}"
+
+
+def print_table(rows: list[dict], pgbench: PgBench) -> None:
+    print(
+        "\n| scenario | endpoint | conc | requests | req/s | share of pgbench -S | p50 ms | p99 ms "
+        "| non-2xx/errors |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in rows:
-        if row.get("kind") != "http":
+        if row.get("kind") not in ("http", "wrk"):
             continue
-        bad = {k: v for k, v in row["statuses"].items() if not k.startswith("2")}
+        ratio = f"{row['ratio'] * 100:.2f} %" if row.get("ratio") is not None else ""
         print(
             f"| {row['scenario']} | {row['name']} | {row['concurrency']} | {row['requests']} "
-            f"| {row['rps']} | {row['p50_ms']} | {row['p99_ms']} | "
-            f"{bad or ''}{' errors=' + str(row['errors']) if row['errors'] else ''} |"
+            f"| {row['rps']} | {ratio} | {row['p50_ms']} | {row['p99_ms']} | {_bad(row)} |"
         )
     for row in rows:
         if row.get("kind") == "figures":
             figures = {k: v for k, v in row.items() if k not in {"scenario", "kind", "name"}}
             print(f"- {row['scenario']} / {row['name']}: {figures}")
-    print(f"- pgbench -S (ceiling): {ceiling}")
+    for result in pgbench.results.values():
+        print(
+            f"- pgbench -S -c {result['clients']}: {result['tps']} tps, "
+            f"{result['latency_avg_ms']} ms average (load average {result['load_average']:.2f})"
+        )
+
+
+def print_goals(goals: list[dict]) -> None:
+    print("\n| goal | measured | target | result |")
+    print("| --- | ---: | ---: | --- |")
+    for goal in goals:
+        print(f"| {goal['label']} | {goal['measured']} | {goal['target']} | {goal['result']} |")
 
 
 if __name__ == "__main__":

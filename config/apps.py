@@ -12,7 +12,8 @@ class ConfigConfig(AppConfig):
     def ready(self):
         # Connect their Celery signal receivers (request ids into and out of task
         # messages, task metrics) in web processes and workers alike.
-        from config import metrics, request_id  # noqa: F401
+        # Registers the system checks.
+        from config import checks, metrics, request_id  # noqa: F401
         from config.schedules import ensure_cleanup_schedules
 
         post_migrate.connect(ensure_cleanup_schedules, sender=self)

@@ -1,5 +1,6 @@
 """The cleanups apps register in settings.CLEANUPS (each single-flight), and the batched
-loop every one of them runs its deletes (or updates) with."""
+loops they run their deletes (or updates) with: in_batches (any queryset) and
+change_in_batches (keyset order on an indexed column, for millions of rows)."""
 
 import logging
 from collections import Counter
@@ -7,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.module_loading import import_string
 
 from config.locks import single_flight
@@ -80,3 +82,117 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int) -> Counter[str]:
 
     in_batches(queryset, delete, batch_size=batch_size)
     return deleted
+
+
+# PostgreSQL: a batch's commit need not wait for the WAL flush; a crash can only undo
+# batches that the next run does again.
+_ASYNC_COMMIT = "async_commit AS (SELECT set_config('synchronous_commit', 'off', true))"
+
+
+def change_in_batches(
+    queryset, *, key: str, batch_size: int, update: dict | None = None
+) -> tuple[int, int]:
+    """Update (`update={field: value}`) or delete (no `update`) the rows of `queryset`, at
+    most `batch_size` per transaction. Returns (rows changed, batches).
+
+    Batches follow (key, pk) from where the previous one ended (keyset pagination on the
+    index of `key`), so a million matching rows cost a million index entries in total,
+    not a rescan of the done ones for every batch. Each batch re-applies the queryset's
+    guard to rows it locks, so rows that changed meanwhile are left alone.
+
+    On PostgreSQL a batch is one statement: select the batch FOR UPDATE SKIP LOCKED (a
+    row that a request holds is left for the next run, never waited for), change it,
+    commit without waiting for the WAL flush. Elsewhere (SQLite), or to delete rows that
+    other rows reference (Django's collector cascades), a batch is the ORM's statements.
+    """
+    model = queryset.model
+    referenced = bool(model._meta.related_objects)
+    if connection.vendor == "postgresql" and (update is not None or not referenced):
+        return _batches_postgresql(queryset, key=key, batch_size=batch_size, update=update)
+    if update is not None:
+        return _batches_orm(queryset, key, batch_size, lambda rows: rows.update(**update))
+    return _batches_orm(
+        queryset, key, batch_size, lambda rows: rows.delete()[1].get(model._meta.label, 0)
+    )
+
+
+def _after(queryset, key: str, after: tuple | None):
+    """The rows of `queryset` after the (key, pk) pair `after`, in (key, pk) order."""
+    page = queryset.order_by(key, "pk")
+    if after is None:
+        return page
+    meta = queryset.model._meta
+    key_field = meta.get_field(key)
+    prepared = (
+        key_field.get_db_prep_value(after[0], connection),
+        meta.pk.get_db_prep_value(after[1], connection),
+    )
+    return page.filter(
+        RawSQL(  # noqa: S611 - column names of the model, values as parameters
+            f'("{key_field.column}", "{meta.pk.column}") > (%s, %s)',
+            prepared,
+            output_field=BooleanField(),
+        ),
+        **{f"{key}__gte": after[0]},  # the same bound, in a form the index can use
+    )
+
+
+def _batches_orm(queryset, key: str, batch_size: int, apply) -> tuple[int, int]:
+    changed = batches = 0
+    after = None
+    while True:
+        keys = list(_after(queryset, key, after).values_list(key, "pk")[:batch_size])
+        if not keys:
+            break
+        with transaction.atomic():
+            changed += apply(queryset.filter(pk__in=[pk for _, pk in keys]))
+        batches += 1
+        after = keys[-1]
+        if len(keys) < batch_size:
+            break
+    return changed, batches
+
+
+def _batches_postgresql(queryset, *, key: str, batch_size: int, update: dict | None):
+    model = queryset.model
+    table = model._meta.db_table
+    pk_column = model._meta.pk.column
+    key_column = model._meta.get_field(key).column
+    if update is None:
+        change, change_params = f'DELETE FROM "{table}" USING batch', []  # noqa: S608
+    else:
+        fields = [model._meta.get_field(name) for name in update]
+        assignments = ", ".join(f'"{field.column}" = %s' for field in fields)
+        change = f'UPDATE "{table}" SET {assignments} FROM batch'  # noqa: S608
+        change_params = [field.get_db_prep_save(update[field.name], connection) for field in fields]
+    # Inside an outer transaction the setting would apply to that transaction's commit too.
+    ctes = [] if connection.in_atomic_block else [_ASYNC_COMMIT]
+    changed = batches = 0
+    after = None
+    while True:
+        rows = _after(queryset, key, after).values_list(key, model._meta.pk.attname)
+        select_sql, select_params = rows[:batch_size].query.sql_with_params()
+        # Added here: the ORM refuses to compile FOR UPDATE outside a transaction block,
+        # and this statement is its own transaction.
+        select_sql += " FOR UPDATE SKIP LOCKED"
+        sql = (
+            f"WITH {', '.join([*ctes, f'batch AS ({select_sql})'])}, "  # noqa: S608
+            f'changed AS ({change} WHERE "{table}"."{pk_column}" = batch."{pk_column}" '
+            f"RETURNING 1) "
+            f"SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM batch), "
+            f'last."{key_column}", last."{pk_column}" '
+            f"FROM batch last{', async_commit' if ctes else ''} "
+            f'ORDER BY last."{key_column}" DESC, last."{pk_column}" DESC LIMIT 1'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*select_params, *change_params])
+            row = cursor.fetchone()
+        if row is None:
+            break
+        done, selected, last_key, last_pk = row
+        changed += done
+        batches += 1
+        after = (last_key, last_pk)
+        if selected < batch_size:
+            break
+    return changed, batches

@@ -1,9 +1,14 @@
-"""Keep /api/ answers JSON even when the failure happens outside a DRF view."""
+"""Keep /api/ answers JSON even when the failure happens outside a DRF view; run the admin's
+cookie machinery (sessions, CSRF, auth, messages) only outside /api/."""
 
 import sys
 
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.middleware import csrf
 
 from config.body_limits import body_limit, too_large_error
 from config.errors import ApplicationError, error_body, unexpected_error_response
@@ -57,6 +62,39 @@ def _text_problem_in(request) -> tuple[str, str] | None:
         if key.startswith("HTTP_") and isinstance(value, str) and (reason := text_problem(value)):
             return key.removeprefix("HTTP_").replace("_", "-").title(), reason
     return None
+
+
+class _OutsideApi:
+    """Mixin for a middleware that only the admin's HTML pages need: under /api/ it is
+    passed through. Bearer and X-Session-Id calls never use a session cookie, a CSRF
+    token, request.user from a session or flash messages (DRF authenticates them and its
+    views are CSRF-exempt), so they skip that work: a session store, a messages store and
+    cookie parsing per request. Subclasses keep Django's class names and ancestry, so the
+    admin's system checks still find them."""
+
+    def __call__(self, request):
+        if is_api_request(request):
+            return self.get_response(request)  # type: ignore[attr-defined]
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class SessionMiddleware(_OutsideApi, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(_OutsideApi, csrf.CsrfViewMiddleware):
+    def process_view(self, request, callback, callback_args, callback_kwargs):
+        if is_api_request(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class AuthenticationMiddleware(_OutsideApi, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_OutsideApi, messages_middleware.MessageMiddleware):
+    pass
 
 
 class ApiErrorMiddleware:

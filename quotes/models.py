@@ -125,11 +125,14 @@ class Quote(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Every index costs each INSERT and each status change (the cleanup rewrites a
+        # million rows at scale): no index on session_id alone (the session index below
+        # starts with it) and none on status alone (too few values to be worth it).
         indexes = [
-            models.Index(fields=["session_id"], name="quote_session_idx"),
+            # The cleanup's batches (keyset on expires_at, id) and expiry filters.
             models.Index(fields=["expires_at"], name="quote_expires_idx"),
-            models.Index(fields=["status"], name="quote_status_idx"),
-            # Newest active quote of a session: equality on both, newest first.
+            # Newest active quote of a session: equality on both, newest first; also any
+            # lookup by session_id alone.
             models.Index(
                 fields=["session_id", "status", "-created_at"], name="quote_session_status_idx"
             ),

@@ -17,7 +17,11 @@ def credit_schedule_active() -> CreditSchedule:
 
 def quote_get_for_caller(*, quote_id, caller: Caller) -> Quote | None:
     """The quote if the caller may see it (owner by token, or same session id), else None."""
-    return Quote.objects.filter(caller_owner_q(caller), pk=quote_id).first()
+    try:
+        # get(), not first(): a primary-key lookup needs no ORDER BY compiled and sent
+        return Quote.objects.get(caller_owner_q(caller), pk=quote_id)
+    except Quote.DoesNotExist:
+        return None
 
 
 def quote_newest_active_for_session(*, session_id: str) -> Quote | None:

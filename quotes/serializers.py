@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.serializers import StrictInputSerializer
+from config.serializers import FastOutputSerializer, StrictInputSerializer
 from quotes.identity import SESSION_ID_RE, SESSION_ID_RULE
 
 MAX_FILE_ID_CHARS = 128
@@ -96,7 +96,7 @@ class JobInputSerializer(StrictInputSerializer):
         return chosen
 
 
-class QuoteOutputSerializer(serializers.Serializer):
+class QuoteOutputSerializer(FastOutputSerializer):
     """A quote as API.md shows it; status is the effective one (expired once past expiry)."""
 
     id = serializers.UUIDField()

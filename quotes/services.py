@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from config.cleanup import in_batches
+from config.cleanup import change_in_batches
 from config.errors import Conflict, Gone, NotFound
 from quotes.identity import Caller, caller_owner_q, owner_session_id
 from quotes.models import (
@@ -169,14 +169,15 @@ def quote_cleanup() -> dict[str, int]:
     (used quotes included: a quote is used before it expires). Returns the counts."""
     batch_size = settings.QUOTE_CLEANUP_BATCH_SIZE
     now = timezone.now()
-    expired, expire_batches = in_batches(
+    expired, expire_batches = change_in_batches(
         Quote.objects.filter(status=QuoteStatus.ACTIVE, expires_at__lte=now),
-        lambda rows: rows.update(status=QuoteStatus.EXPIRED),
+        key="expires_at",
+        update={"status": QuoteStatus.EXPIRED},
         batch_size=batch_size,
     )
-    deleted, delete_batches = in_batches(
+    deleted, delete_batches = change_in_batches(
         Quote.objects.filter(expires_at__lt=now - settings.QUOTE_RETENTION),
-        lambda rows: rows.delete()[1].get(Quote._meta.label, 0),
+        key="expires_at",
         batch_size=batch_size,
     )
     logger.info(

@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from bench.goals import IDLE_STREAMS as IDLE_STREAMS_FIGURE
+from bench.goals import PING_WITH_STREAMS
+
 LATENCY_EVENTS = 150
 # Events are appended at random gaps, so they land at random points of a poll cycle.
 EVENT_GAP_S = (0.02, 0.12)
@@ -28,6 +31,10 @@ OPEN_BATCH = 100
 PING_CONCURRENCY = 16
 PING_DURATION_S = 6
 SETTLE_S = 2
+# After opening, wait (at most this long) until the stream process is idle again: the
+# first read of every stream has been served, only keepalive re-reads remain.
+SETTLE_MAX_S = 60
+IDLE_CPU_SHARE = 0.15
 READ_TIMEOUT_S = 60
 
 
@@ -136,13 +143,33 @@ def _server_workers(port: int) -> list[int]:
         procs[int(entry.name)] = (cmdline, ppid)
     port_arg = str(port).encode()
     supervisors = [
-        pid for pid, (cmdline, _) in procs.items() if b"uvicorn" in cmdline and port_arg in cmdline
+        pid
+        for pid, (cmdline, _) in procs.items()
+        if any(b"uvicorn" in part for part in cmdline) and port_arg in cmdline
     ]
-    return sorted(
+    workers = sorted(
         pid
         for pid, (cmdline, ppid) in procs.items()
         if ppid in supervisors and not any(b"resource_tracker" in part for part in cmdline)
     )
+    return workers or supervisors  # one worker: uvicorn serves in the process itself
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _settle(workers: list[int]) -> float:
+    """Seconds until the workers use less than IDLE_CPU_SHARE of a core over a second."""
+    started = time.perf_counter()
+    time.sleep(SETTLE_S)
+    while time.perf_counter() - started < SETTLE_MAX_S:
+        before = sum(_cpu_s(pid) for pid in workers)
+        time.sleep(1)
+        if sum(_cpu_s(pid) for pid in workers) - before < IDLE_CPU_SHARE:
+            break
+    return time.perf_counter() - started
 
 
 def _process_figures(pid: int) -> dict[str, int]:
@@ -222,10 +249,21 @@ def _polling_server():
     return cluster, server
 
 
+def _ping_p99(bench, url: str, label: str) -> dict:
+    return bench.wrk(
+        f"GET /api/ping on {label}",
+        "/api/ping",
+        concurrency=PING_CONCURRENCY,
+        seconds=PING_DURATION_S,
+        base_url=url,
+    )
+
+
 def run(bench) -> None:
+    streams_url = bench.stream_url  # the Procfile's `stream` process (ASGI)
     bench.record(
         "event delivery latency, Redis pub/sub",
-        **_delivery_latency(bench.base_url, mode="pubsub"),
+        **_delivery_latency(streams_url, mode="pubsub"),
     )
     cluster, polling = _polling_server()
     try:
@@ -240,54 +278,58 @@ def run(bench) -> None:
         **_delivery_latency(bench.base_url, mode="old_poll_500ms"),
     )
 
-    bench.load(
-        f"GET /api/ping c={PING_CONCURRENCY} (no idle streams)",
-        "GET",
-        "/api/ping",
-        concurrency=PING_CONCURRENCY,
-        duration_s=PING_DURATION_S,
-    )
-    workers = _server_workers(urlsplit(bench.base_url).port)
+    quiet_stream = _ping_p99(bench, streams_url, "the stream process, no idle streams")
+    quiet_web = _ping_p99(bench, bench.base_url, "web, no idle streams")
+    workers = _server_workers(urlsplit(streams_url).port)
     before = {pid: _process_figures(pid) for pid in workers}
     session_id = f"bench-idle-{uuid.uuid4().hex}"
     idle_run = _new_run(session_id)
-    streams = _IdleStreams(bench.base_url, idle_run.id, session_id, IDLE_STREAMS)
+    streams = _IdleStreams(streams_url, idle_run.id, session_id, IDLE_STREAMS)
     try:
         open_s = streams.open()
-        time.sleep(SETTLE_S)
+        settle_s = _settle(workers)
         after = {pid: _process_figures(pid) for pid in workers}
         per_worker = []
+        held_total = grown_total = 0
         for pid in workers:
-            # Each stream owns two sockets in its worker: the client's and its pub/sub one.
-            held = max(0, (after[pid]["fds"] - before[pid]["fds"]) // 2)
+            # Each stream owns one socket in its worker (pub/sub is one shared connection).
+            held = max(0, after[pid]["fds"] - before[pid]["fds"])
             grown_kb = after[pid]["rss_kb"] - before[pid]["rss_kb"]
+            held_total += held
+            grown_total += grown_kb
             per_worker.append(
                 {
                     "pid": pid,
                     "streams": held,
                     "rss_mb": round(after[pid]["rss_kb"] / 1024, 1),
-                    "kb_per_stream": round(grown_kb / held, 1) if held else None,
+                    "kib_per_stream": round(grown_kb / held, 1) if held else None,
                     "threads_before": before[pid]["threads"],
                     "threads_with_streams": after[pid]["threads"],
                 }
             )
         bench.record(
-            "idle streams held",
+            IDLE_STREAMS_FIGURE,
             streams_open=streams.opened,
             streams_failed=streams.failed,
             seconds_to_open=round(open_s, 1),
+            seconds_to_settle=round(settle_s, 1),
+            kib_per_stream=round(grown_total / held_total, 1) if held_total else None,
             workers=json.dumps(per_worker),
         )
-        bench.load(
-            f"GET /api/ping c={PING_CONCURRENCY} with {streams.opened} idle streams",
-            "GET",
-            "/api/ping",
-            concurrency=PING_CONCURRENCY,
-            duration_s=PING_DURATION_S,
+        busy_stream = _ping_p99(
+            bench, streams_url, f"the stream process, {streams.opened} idle streams"
+        )
+        busy_web = _ping_p99(bench, bench.base_url, f"web, {streams.opened} idle streams")
+        bench.record(
+            PING_WITH_STREAMS,
+            p99_without_ms=quiet_stream["p99_ms"],
+            p99_with_ms=busy_stream["p99_ms"],
+            p99_ratio=round(busy_stream["p99_ms"] / quiet_stream["p99_ms"], 3),
+            web_p99_ratio=round(busy_web["p99_ms"] / quiet_web["p99_ms"], 3),
         )
         bench.record(
             f"event delivery latency, Redis pub/sub, with {streams.opened} idle streams",
-            **_delivery_latency(bench.base_url, mode="pubsub"),
+            **_delivery_latency(streams_url, mode="pubsub"),
         )
     finally:
         streams.close()

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend with a refusal probe in front of the connection pool.
+"""Django's PostgreSQL backend with a refusal probe in front of the connection pool, and a
+health check of pooled connections that costs no round trip.
 
 psycopg_pool's getconn() waits up to the pool timeout for a connection. That is right for a
 slow or saturated database, but when the server refuses connections outright (nothing
@@ -7,10 +8,18 @@ whole timeout before its 503. So before waiting on a pool with no idle connectio
 backend checks whether the server accepts TCP connections at all; a refusal raises
 OperationalError at once (503 with Retry-After, see config.errors), anything else (accepted,
 or a probe that merely times out) falls through to the pool's normal wait.
+
+Django's CONN_HEALTH_CHECKS (and psycopg_pool's `check_connection`) send a query before a
+connection is reused: one more round trip on every request. Here the check asks the
+socket instead. An idle connection on which the server has sent something, or that it has
+closed (a restart, pg_terminate_backend, an idle timeout: PostgreSQL sends a FATAL error
+and closes), is readable; a healthy idle one is not. Such a connection is discarded and
+another one taken, before any query of the request runs.
 """
 
 import errno
 import logging
+import select
 import socket
 import threading
 import time
@@ -18,6 +27,7 @@ from dataclasses import dataclass
 
 import psycopg
 from django.db.backends.postgresql import base
+from psycopg.pq import TransactionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +88,18 @@ def server_refuses(host: str, port: int) -> bool:
     return verdict.refused
 
 
+def connection_is_alive(connection) -> bool:
+    """True when the psycopg connection is open, idle and has nothing unread: no FATAL
+    message, no end of file. A poll of its socket, no query."""
+    if connection.closed or connection.broken:
+        return False
+    if connection.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    poller = select.poll()  # not select.select: a stream process may hold fds > 1024
+    poller.register(connection.fileno(), select.POLLIN)
+    return not poller.poll(0)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         pool = self.pool
@@ -90,4 +112,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 raise psycopg.OperationalError(
                     f"connection to the database at {host}:{port} refused"
                 )
-        return super().get_new_connection(conn_params)
+        return self._live_pooled_connection(conn_params)
+
+    def _live_pooled_connection(self, conn_params):
+        """With the pool: skip pooled connections that died while idle (the pool replaces
+        them). Bounded by the pool size: after that many dead ones, the last is used and
+        its first query reports the error."""
+        connection = super().get_new_connection(conn_params)
+        pool = self.pool
+        if pool is None:
+            return connection
+        for _ in range(pool.max_size):
+            if connection_is_alive(connection):
+                return connection
+            connection.close()
+            pool.putconn(connection)  # closed: discarded, a new one is made in the background
+            connection = super().get_new_connection(conn_params)
+        return connection
+
+    def is_usable(self):
+        """CONN_HEALTH_CHECKS of persistent (unpooled) connections, without a query."""
+        return self.connection is not None and connection_is_alive(self.connection)

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -35,6 +34,7 @@ from quotes.runs.events import run_channel
 from quotes.runs.models import TERMINAL_EVENT_TYPES, QuoteRun, QuoteRunEvent, QuoteRunStatus
 from quotes.runs.selectors import quote_run_get_for_caller
 from quotes.runs.stream_tokens import STREAM_TOKEN_PARAM, stream_token_grants
+from quotes.runs.wakeups import Subscription, hub_for
 
 logger = logging.getLogger(__name__)
 
@@ -126,56 +126,43 @@ _stream_access_async = sync_to_async(_stream_access, thread_sensitive=False)
 
 
 class _Wakeups:
-    """A Redis pub/sub subscription to one run's channel; degrades to a timer for the
-    rest of the stream as soon as Redis is off or fails."""
+    """This stream's subscription to its run's channel, on the process's one pub/sub
+    connection (quotes.runs.wakeups); degrades to a timer for the rest of the stream as
+    soon as Redis is off or fails."""
 
     def __init__(self, run_id):
         self.channel = run_channel(run_id)
-        self.client: aioredis.Redis | None = None
-        self.pubsub = None
+        self.hub = None
+        self.subscription: Subscription | None = None
 
     async def open(self) -> None:
         url = settings.QUOTE_RUN_PUBSUB_URL
         if not url:
             return
         try:
-            self.client = aioredis.Redis.from_url(
-                url, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S
-            )
-            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            await self.pubsub.subscribe(self.channel)
+            self.hub = hub_for(url)
+            self.subscription = await self.hub.subscribe(self.channel)
         except Exception as exc:
             logger.warning("stream %s: pub/sub unavailable, polling: %s", self.channel, exc)
-            await self.close()
+            self.subscription = None
 
     async def wait(self, timeout_s: float) -> bool:
         """Block up to timeout_s; True when a wake-up (or a poll tick) says "read now"."""
-        if self.pubsub is None:
+        subscription = self.subscription
+        if subscription is None or subscription.failed:
             await asyncio.sleep(min(timeout_s, settings.SSE_POLL_INTERVAL_S))
             return True
         try:
-            message = await self.pubsub.get_message(timeout=max(timeout_s, 0.0))
-            if message is None:
-                return False
-            # Coalesce a burst of wake-ups into one database read.
-            while await self.pubsub.get_message(timeout=0.0) is not None:
-                pass
-            return True
-        except Exception as exc:
-            logger.warning("stream %s: pub/sub failed, polling: %s", self.channel, exc)
-            await self.close()
-            return True
+            await asyncio.wait_for(subscription.event.wait(), timeout=max(timeout_s, 0.0))
+        except TimeoutError:
+            return False
+        subscription.event.clear()  # a burst of wake-ups becomes one database read
+        return True
 
     async def close(self) -> None:
-        pubsub, client = self.pubsub, self.client
-        self.pubsub = self.client = None
-        for closable in (pubsub, client):
-            if closable is None:
-                continue
-            try:
-                await closable.aclose()
-            except Exception as exc:
-                logger.debug("stream %s: close failed: %s", self.channel, exc)
+        subscription, self.subscription = self.subscription, None
+        if subscription is not None and self.hub is not None:
+            await self.hub.unsubscribe(subscription)
 
 
 def _release_request_thread() -> None:

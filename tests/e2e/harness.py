@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PROCFILE = REPO_ROOT / "Procfile"
 START_TIMEOUT_S = 40
 STOP_TIMEOUT_S = 10
 LOG_TAIL_CHARS = 4000
@@ -33,6 +34,18 @@ def database_url(db_settings: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{db_settings['NAME']}"
 
 
+def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
+    """The process types of a Procfile (`name: command` lines), as honcho and Heroku read
+    it."""
+    commands = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        commands[name.strip()] = command.strip()
+    return commands
+
+
 @dataclass
 class Process:
     """One managed child process: a server (`port` set) or a worker/beat."""
@@ -43,6 +56,7 @@ class Process:
     log_path: Path
     port: int | None = None
     popen: subprocess.Popen | None = None
+    cwd: Path = REPO_ROOT
 
     @property
     def url(self) -> str:
@@ -52,7 +66,7 @@ class Process:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
             self.argv,
-            cwd=REPO_ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -136,6 +150,22 @@ class Cluster:
             ],
             env=self._env(**env_overrides),
             log_path=self.workdir / f"server{index}.log",
+            port=port,
+        )
+        self.servers.append(process)
+        process.start()
+        return process
+
+    def add_procfile_server(self, kind: str, **env_overrides: str) -> Process:
+        """Start the Procfile's `kind` line exactly as written, through a shell like honcho
+        and Heroku do, with $PORT set to a free loopback port (and HOST=127.0.0.1)."""
+        index = len(self.servers)
+        port = free_port()
+        process = Process(
+            name=f"{kind}{index}",
+            argv=["/bin/sh", "-c", "exec " + procfile_commands()[kind]],
+            env=self._env(PORT=str(port), HOST="127.0.0.1", **env_overrides),
+            log_path=self.workdir / f"{kind}{index}.log",
             port=port,
         )
         self.servers.append(process)
