@@ -1,4 +1,4 @@
-"""Fixtures of the accounts tests."""
+"""Fixtures and helpers of the accounts tests."""
 
 import pytest
 from django.db import connection
@@ -19,3 +19,11 @@ def small_db_pools():
     close_db_connections()
     yield
     pool["max_size"] = previous
+
+
+def with_rates(settings, **rates):
+    """Override some DRF throttle rates for one test (pytest-django's `settings`)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import RateLimitToken
 from accounts.services import auth_session_create
 from accounts.throttling import UserRateThrottle
-from tests.accounts.test_throttling import small_db_pools, with_rates  # noqa: F401
+from tests.accounts.conftest import with_rates
 from tests.concurrency import fire_concurrently
 
 COUNTER = "accounts_ratelimittoken"
@@ -85,7 +85,7 @@ def test_views_without_the_user_rate_count_no_user_hit(user):
 def test_100_concurrent_bearer_calls_from_4_processes_admit_exactly_10(
     make_user,
     settings,
-    small_db_pools,  # noqa: F811
+    small_db_pools,
 ):
     # given: one user limited to 10 calls a minute, and 100 calls at once
     with_rates(settings, user="10/min")

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.models import RateLimitToken
 from accounts.throttling import client_ip, parse_ip
-from tests.accounts.test_throttling import with_rates
+from tests.accounts.conftest import with_rates
 from tests.concurrency import fire_concurrently
 from tests.conftest import TEST_PASSWORD, client_for
 

@@ -14,15 +14,9 @@ from accounts.throttling import (
     client_ip,
     parse_rate,
 )
+from tests.accounts.conftest import with_rates
 from tests.concurrency import fire_concurrently
 from tests.conftest import TEST_PASSWORD
-
-
-def with_rates(settings, **rates):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
 
 
 def drf_request(user=None, **meta) -> Request:
