@@ -49,9 +49,12 @@ class WebhookListCreateApi(APIView):
         )
 
     class CreatedSerializer(WebhookOutputSerializer):
-        secret = serializers.CharField(
+        secret = serializers.SerializerMethodField(
             help_text="whsec_ + base64 of the signing key; shown only in this answer."
         )
+
+        def get_secret(self, webhook) -> str:
+            return self.context["secret"]
 
     @extend_schema(responses=WebhookOutputSerializer(many=True))
     def get(self, request):
@@ -63,13 +66,15 @@ class WebhookListCreateApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
-    @idempotent
+    # The answer holds the signing secret, which is kept encrypted only: like a login, the
+    # key is checked but the answer never stored, so a retry registers another webhook.
+    @idempotent(store=False)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         webhook, secret = webhook_create(owner=request.user, **serializer.validated_data)
-        data = {**WebhookOutputSerializer(webhook).data, "secret": secret}
-        return Response(self.CreatedSerializer(data).data, status=status.HTTP_201_CREATED)
+        data = self.CreatedSerializer(webhook, context={"secret": secret}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class WebhookDeleteApi(APIView):
