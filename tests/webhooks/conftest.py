@@ -33,3 +33,12 @@ def make_webhook(loopback_allowed):
         return webhook_create(owner=owner, url=url, events=events)
 
     return make
+
+
+@pytest.fixture
+def no_worker(monkeypatch):
+    """Deliveries are not run after the commit (tests run tasks in-process otherwise): as if
+    no worker were up, so the test drives the attempts itself."""
+    import accounts.webhooks.services as services
+
+    monkeypatch.setattr(services, "webhook_delivery_publish_on_commit", lambda **kwargs: None)

@@ -25,7 +25,8 @@ from tests.webhooks.factories import RenderJobFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-UNREACHABLE = "http://127.0.0.1:9/hook"  # refused by the guard: nothing is ever sent
+# Nothing listens there: the in-process attempts after each commit fail on loopback.
+UNREACHABLE = "http://127.0.0.1:9/hook"
 
 
 class Boom(Exception):
