@@ -20,7 +20,12 @@ from accounts.webhooks.models import (
     WebhookEvent,
     WebhookEventType,
 )
-from accounts.webhooks.secret_store import webhook_secret_encrypt, webhook_secret_new
+from accounts.webhooks.secret_store import (
+    SecretUnreadable,
+    webhook_secret_encrypt,
+    webhook_secret_new,
+    webhook_secret_reencrypt,
+)
 from accounts.webhooks.transport import address_refusal, host_allowed, ip_literal, target_parse
 from config.errors import NotFound, ValidationFailed
 from config.queue import enqueue_on_commit
@@ -223,3 +228,19 @@ def webhook_event_cleanup() -> dict[str, int]:
     pending = WebhookDelivery.objects.pending().values("event_id")
     old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(pk__in=pending)
     return {"webhook_events_deleted": delete_in_batches(old)}
+
+
+def webhook_secrets_reencrypt() -> dict[str, int]:
+    """Re-encrypt every stored signing secret under the current SECRET_KEY, so that an old
+    key can leave SECRET_KEY_FALLBACKS. A secret no key decrypts is counted, not touched."""
+    counts = {"reencrypted": 0, "unreadable": 0}
+    for webhook_id, token in Webhook.objects.values_list("id", "secret_encrypted").iterator():
+        try:
+            fresh = webhook_secret_reencrypt(token)
+        except SecretUnreadable:
+            logger.warning("webhook %s: signing secret unreadable with every key", webhook_id)
+            counts["unreadable"] += 1
+            continue
+        Webhook.objects.filter(pk=webhook_id, secret_encrypted=token).update(secret_encrypted=fresh)
+        counts["reencrypted"] += 1
+    return counts
