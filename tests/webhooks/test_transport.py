@@ -225,3 +225,79 @@ def test_literal_ipv6_and_default_ports_are_parsed():
     with pytest.raises(DeliveryRefused):
         resolve_checked(target, allowed_private_hosts=[])
     assert resolve_checked(target, allowed_private_hosts=["[::1]"]) == "::1"
+
+
+def self_signed_cert(tmp_path, name: str):
+    """A certificate for `name` that no CA vouches for, as PEM files."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_sends_the_names_sni_and_refuses_an_untrusted_certificate(tmp_path, connections):
+    # given a TLS server on loopback that records the server name the client asks for
+    import ssl
+    import threading
+
+    cert, key = self_signed_cert(tmp_path, "hooks.example.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_one():
+        conn, _ = listener.accept()
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses the certificate mid-handshake
+        finally:
+            conn.close()
+
+    server = threading.Thread(target=serve_one, daemon=True)
+    server.start()
+
+    # when the name resolves to it (allowed as private)
+    result = post(
+        f"https://hooks.example.test:{port}/hook",
+        allowed=["hooks.example.test"],
+        resolver=fake_resolver({"hooks.example.test": ["127.0.0.1"]}, []),
+    )
+    server.join(timeout=10)
+    listener.close()
+
+    # then the handshake named the host, and the self-signed certificate was not trusted
+    assert names == ["hooks.example.test"]
+    assert connections == [("127.0.0.1", port)]
+    assert result.status_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in result.error
