@@ -385,6 +385,10 @@ CLEANUPS = {
     ),
 }
 
+# Single-flight lease of a cleanup whose runs are short and frequent (seconds; others: 10
+# minutes). A run killed mid-way keeps the others out until its lease ends.
+CLEANUP_LEASE_S = {"webhook_deliveries": env_int("WEBHOOK_SWEEP_LEASE_S", 60)}
+
 # --- Idempotency keys ---------------------------------------------------------------------
 
 # How long a key's answer is replayed (then the cleanup deletes it).

@@ -158,6 +158,11 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
             status_code=None,
             error=f"no answer within {settings.WEBHOOK_ATTEMPT_MAX_S} s (attempt time limit)",
         )
+    except Exception as exc:
+        # A bug must not leave the delivery to spin on lease expiries forever: it counts as
+        # a failed attempt, so the retry window still ends it.
+        logger.exception("webhook delivery %s: attempt crashed", delivery.pk)
+        result = PostResult(status_code=None, error=f"internal error: {exc!r}")
     outcome = webhook_delivery_record(delivery=delivery, result=result)
     _log_attempt(delivery, result, outcome, duration_s=time.monotonic() - started)
     return outcome
@@ -207,6 +212,7 @@ def webhook_delivery_record(*, delivery: WebhookDelivery, result: PostResult) ->
     released = {
         "lease": None,
         "locked_until": None,
+        "enqueued_at": None,  # this attempt's task is done; the sweep publishes the next
         "last_status_code": result.status_code,
         "last_error": result.error[:MAX_ERROR_CHARS],
     }
@@ -296,19 +302,27 @@ def webhook_delivery_sweep() -> dict[str, int]:
     """Publish deliveries that are due and have no task believed queued: retries whose
     time has come, deliveries whose publish failed (broker down), whose worker died
     (lease expired) or whose task has not run within WEBHOOK_REQUEUE_AFTER_S (lost).
-    Registered in settings.CLEANUPS (beat, single-flight); at most WEBHOOK_SWEEP_BATCH a run.
+    Registered in settings.CLEANUPS (beat, single-flight under a short lease,
+    WEBHOOK_SWEEP_LEASE_S: a killed sweep does not stop the next for long; two that overlap
+    only publish a task twice, which the claim absorbs); at most WEBHOOK_SWEEP_BATCH a run.
+    A sweep killed between marking and publishing leaves its batch to the sweep after
+    WEBHOOK_REQUEUE_AFTER_S.
     """
     from accounts.webhooks.tasks import webhook_delivery_task  # the tasks import this module
 
     now = timezone.now()
     stale = now - timedelta(seconds=settings.WEBHOOK_REQUEUE_AFTER_S)
-    ids = list(
-        WebhookDelivery.objects.due(now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .order_by("pk")
-        .values_list("pk", flat=True)[: settings.WEBHOOK_SWEEP_BATCH]
-    )
-    WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    with transaction.atomic():
+        # Row locks until the mark commits: a claim racing the sweep waits, then clears the
+        # mark (its task ran), instead of the sweep marking a delivery a worker just took.
+        ids = list(
+            WebhookDelivery.objects.due(now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: settings.WEBHOOK_SWEEP_BATCH]
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     published = 0
     for delivery_id in ids:
         try:

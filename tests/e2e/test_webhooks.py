@@ -141,6 +141,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(cluster, make_user):
         "WEBHOOK_READ_TIMEOUT_S": "10",
         "WEBHOOK_ATTEMPT_MAX_S": "13",
         "WEBHOOK_LEASE_S": "23",
+        # The kill may hit a sweep too: its single-flight lease must not outlive the test.
+        "WEBHOOK_SWEEP_LEASE_S": "5",
     }
     try:
         user = make_user()

@@ -278,3 +278,22 @@ def test_an_unreadable_secret_is_a_failed_attempt_not_a_crash(user, make_webhook
     assert "secret is unreadable" in delivery.last_error
     assert receiver.received == []
     assert delivery.status == WebhookDeliveryStatus.PENDING
+
+
+def test_a_crashing_attempt_is_a_failed_attempt_not_a_stuck_lease(
+    user, make_webhook, receiver, monkeypatch
+):
+    import accounts.webhooks.delivery as delivery_module
+
+    make_webhook(user, receiver.url())
+    delivery = delivery_of(emit(user))
+
+    def broken(event):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(delivery_module, "message_body", broken)
+
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) == Outcome.RETRY
+    delivery.refresh_from_db()
+    assert (delivery.lease, delivery.locked_until, delivery.attempts) == (None, None, 1)
+    assert "a bug" in delivery.last_error
