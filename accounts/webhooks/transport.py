@@ -7,6 +7,7 @@ only the first bytes of the answer are read.
 """
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ METADATA_ADDRESSES = frozenset(
     )
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A DNS name in ASCII: dot-separated labels of letters, digits and inner hyphens.
+HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+HOST_NAME_MAX_CHARS = 253
 USER_AGENT = "Atelier-Webhooks/1"
 
 
@@ -64,8 +68,25 @@ class PostResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def _ascii_host(host: str) -> str:
+    """The host as sent on the wire: an IP literal, or a DNS name (IDNA for non-ASCII)."""
+    if ip_literal(host) is not None:
+        return host
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError("The host is not a valid name.") from None
+    labels = name.removesuffix(".").split(".")
+    if len(name) > HOST_NAME_MAX_CHARS or not all(HOST_LABEL.fullmatch(x) for x in labels):
+        raise ValueError("The host is not a valid name.")
+    return name
+
+
 def target_parse(url: str) -> Target:
-    """The parts of an http(s) URL without credentials or fragment; ValueError otherwise."""
+    """The parts of an http(s) URL without credentials, fragment, spaces or control
+    characters; ValueError otherwise."""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise ValueError("Spaces and control characters are not allowed in the URL.")
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS:
         raise ValueError("Use an http:// or https:// URL.")
@@ -76,6 +97,7 @@ def target_parse(url: str) -> Target:
     host = (parts.hostname or "").lower()
     if not host:
         raise ValueError("The URL needs a host.")
+    host = _ascii_host(host)
     port = parts.port  # ValueError when out of range
     path = parts.path or "/"
     if parts.query:

@@ -81,6 +81,13 @@ def test_anonymous_callers_get_401(api_client):
         ({"url": "https:///nohost"}, "url"),
         ({"url": "https://hooks.example.com:99999/x"}, "url"),
         ({"url": "https://hooks.example.com/" + "a" * 2000}, "url"),
+        ({"url": "https://exa mple.com/"}, "url"),
+        ({"url": "https://hooks.example.com/a b"}, "url"),
+        ({"url": "https://hooks.example.com/\r\nX-Injected: 1"}, "url"),
+        ({"url": "https://under_score.example.com/"}, "url"),
+        ({"url": "https://-bad.example.com/"}, "url"),
+        ({"url": "https://[::1/"}, "url"),
+        ({"description": "a\u0000b"}, "description"),
         ({"url": "http://10.0.0.1/"}, "url"),
         ({"url": "http://127.0.0.1:8080/"}, "url"),
         ({"url": "http://[::1]/"}, "url"),
@@ -98,6 +105,27 @@ def test_bad_input_is_a_400_validation_error(auth_client, change, field):
     assert response.json()["error"] == "validation_error"
     assert field in response.json()["details"]
     assert not Webhook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"url": "https://hooks.example.com/\\ud800", "events": ["quote.used"]}',
+        '{"url": "https://hooks.example.com/", "events": ["quote.used"], "description": "\\ud800"}',
+    ],
+)
+def test_lone_surrogates_are_a_400(auth_client, raw):
+    response = auth_client.post("/api/webhooks", raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+
+
+def test_an_international_host_name_is_kept_as_written(auth_client):
+    response = auth_client.post("/api/webhooks", HOOK | {"url": "https://bücher.example/h"})
+
+    assert response.status_code == 201, response.content
+    assert response.json()["url"] == "https://bücher.example/h"
 
 
 def test_a_loopback_url_is_accepted_when_its_host_is_allowed(auth_client, settings):

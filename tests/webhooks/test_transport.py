@@ -219,6 +219,12 @@ def test_nothing_listening_is_no_answer():
     assert result.error.startswith("no answer")
 
 
+def test_an_international_name_is_resolved_and_sent_in_idna():
+    target = target_parse("https://Bücher.Example:8443/x")
+    assert target.host == "xn--bcher-kva.example"
+    assert target.host_header == "xn--bcher-kva.example:8443"
+
+
 def test_literal_ipv6_and_default_ports_are_parsed():
     target = target_parse("https://[::1]/x")
     assert (target.host, target.port, target.host_header) == ("::1", 443, "[::1]")
