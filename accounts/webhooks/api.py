@@ -15,6 +15,7 @@ from accounts.webhooks.selectors import (
 from accounts.webhooks.services import URL_MAX_CHARS, webhook_create, webhook_delete
 from config.idempotency import idempotent
 from config.pagination import CursorPagination, paginated_response
+from config.serializers import StrictInputSerializer
 
 DESCRIPTION_MAX_CHARS = 200
 
@@ -36,8 +37,7 @@ class WebhookListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
-    # TODO(hostile input): derive from config.serializers.StrictInputSerializer once in main.
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         url = serializers.CharField(max_length=URL_MAX_CHARS, trim_whitespace=False)
         events = serializers.ListField(
             child=serializers.ChoiceField(choices=WebhookEventType.values),

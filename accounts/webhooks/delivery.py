@@ -28,6 +28,7 @@ from accounts.webhooks.models import (
 from accounts.webhooks.secret_store import SecretUnreadable, webhook_secret_decrypt
 from accounts.webhooks.services import webhook_delivery_publish_on_commit
 from accounts.webhooks.transport import PostResult, http_post
+from config.metrics import webhook_delivery_count
 from config.queue import BROKER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,15 @@ class Outcome:
     FAILED = "failed"  # for good: the retry window is over
     SKIPPED = "skipped"  # not claimable: done, not due, leased, blocked or gone
     LEASE_LOST = "lease_lost"  # the attempt outlived its lease; another one owns it now
+
+
+# The label of config.metrics' webhook counter for each attempt's outcome (an attempt whose
+# lease was lost counts by its answer).
+_METRIC_OUTCOMES = {
+    Outcome.SUCCEEDED: "delivered",
+    Outcome.RETRY: "failed",
+    Outcome.FAILED: "gave_up",
+}
 
 
 # --- what is sent ---------------------------------------------------------------------------
@@ -165,14 +175,17 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         result = PostResult(status_code=None, error=f"internal error: {exc!r}")
     outcome = webhook_delivery_record(delivery=delivery, result=result)
     _log_attempt(delivery, result, outcome, duration_s=time.monotonic() - started)
+    webhook_delivery_count(
+        outcome=_METRIC_OUTCOMES.get(outcome, "delivered" if result.ok else "failed")
+    )
     return outcome
 
 
 def _log_attempt(
     delivery: WebhookDelivery, result: PostResult, outcome: str, *, duration_s: float
 ) -> None:
-    # One structured line per attempt, by outcome (the metrics of deliveries until a
-    # Prometheus counter exists).
+    # One line per attempt (with LOG_FORMAT=json, one JSON object): what the counter
+    # atelier_webhook_deliveries cannot say, which delivery and why.
     logger.info(
         "webhook_delivery outcome=%s delivery=%s webhook=%s event=%s type=%s attempt=%s "
         "status=%s duration_ms=%d error=%r",

@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.ratelimit import delete_in_batches
 from accounts.webhooks.models import (
     Webhook,
     WebhookDelivery,
@@ -27,12 +26,14 @@ from accounts.webhooks.secret_store import (
     webhook_secret_reencrypt,
 )
 from accounts.webhooks.transport import address_refusal, host_allowed, ip_literal, target_parse
+from config.cleanup import delete_in_batches
 from config.errors import NotFound, ValidationFailed
 from config.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
 URL_MAX_CHARS = 2000
+EVENT_CLEANUP_BATCH_SIZE = 1000
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -227,7 +228,11 @@ def webhook_event_cleanup() -> dict[str, int]:
     cutoff = timezone.now() - settings.WEBHOOK_EVENT_RETENTION
     pending = WebhookDelivery.objects.pending().values("event_id")
     old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(pk__in=pending)
-    return {"webhook_events_deleted": delete_in_batches(old)}
+    deleted = delete_in_batches(old, batch_size=EVENT_CLEANUP_BATCH_SIZE)
+    return {
+        "webhook_events_deleted": deleted[WebhookEvent._meta.label],
+        "webhook_deliveries_deleted": deleted[WebhookDelivery._meta.label],
+    }
 
 
 def webhook_secrets_reencrypt() -> dict[str, int]:

@@ -11,7 +11,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from accounts.services import auth_session_create
 from accounts.webhooks.models import WebhookDelivery, WebhookEvent
 from config.models import SchedulerLease
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.accounts.factories import AddressFactory
+from tests.orders.factories import ProductFactory
 from tests.rendering.factories import ShopFactory, confirmed_session, product_png, product_upload
 from tests.webhooks.receiver import Receiver
 

@@ -12,8 +12,9 @@ from accounts.webhooks.models import WebhookDelivery, WebhookEvent
 from accounts.webhooks.services import webhook_event_emit
 from config.errors import ApplicationError
 from orders.services import OrderLine, order_cancel, order_place, tracking_event_add
+from tests.accounts.factories import AddressFactory
 from tests.concurrency import fire_concurrently
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -78,6 +78,26 @@ def test_a_wrong_secret_does_not_verify(user, make_webhook, receiver):
         Verifier(other_secret).verify(received.body, received.headers)
 
 
+def test_every_attempt_counts_in_the_webhook_metric_by_outcome(user, make_webhook, receiver):
+    from tests.config.test_metrics import sample
+
+    make_webhook(user, receiver.url())
+    receiver.plan = ["500"]
+    delivery = delivery_of(emit(user))
+    name = "atelier_webhook_deliveries_total"
+    before = {o: sample(name, outcome=o) for o in ("delivered", "failed", "gave_up")}
+
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    make_due(delivery)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(retry_until=timezone.now())
+    receiver.plan = ["500"]
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    webhook_delivery_attempt(delivery_id=delivery_of(emit(user, "r2")).pk)
+
+    after = {o: sample(name, outcome=o) for o in ("delivered", "failed", "gave_up")}
+    assert {o: after[o] - before[o] for o in after} == {"delivered": 1, "failed": 1, "gave_up": 1}
+
+
 def test_a_failed_attempt_is_retried_after_the_backoff_then_succeeds(
     user, make_webhook, receiver, settings
 ):

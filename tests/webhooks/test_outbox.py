@@ -15,9 +15,10 @@ from quotes.runs.events import run_event_append
 from quotes.runs.models import QuoteRunEventType
 from quotes.services import quote_use
 from rendering.services import render_job_claim, render_job_complete, render_job_fail
+from tests.accounts.factories import AddressFactory
 from tests.conftest import client_for
 from tests.e2e.harness import free_port
-from tests.orders.factories import AddressFactory, ProductFactory
+from tests.orders.factories import ProductFactory
 from tests.quote_runs.factories import QuoteRunFactory
 from tests.quotes.factories import QuoteFactory
 from tests.rendering.factories import ShopFactory
@@ -70,9 +71,11 @@ def test_a_rolled_back_change_leaves_no_event_and_no_delivery(user, make_webhook
 def test_a_render_completed_in_a_rolled_back_transaction_emits_nothing(user, make_webhook):
     make_webhook(user, UNREACHABLE)
     job = RenderJobFactory(shop=ShopFactory(owner=user))
-    render_job_claim(job_id=job.pk)
+    attempt = render_job_claim(job_id=job.pk).attempts
 
-    written = rolled_back(lambda: render_job_complete(job_id=job.pk, result_key="renders/x.png"))
+    written = rolled_back(
+        lambda: render_job_complete(job_id=job.pk, result_key="renders/x.png", attempt=attempt)
+    )
 
     assert written == 1
     assert not WebhookEvent.objects.exists()
@@ -83,8 +86,8 @@ def test_every_emitting_service_writes_its_event_for_the_owner(user, make_webhoo
     make_webhook(user, UNREACHABLE)
     shop = ShopFactory(owner=user)
     done, failed = RenderJobFactory(shop=shop), RenderJobFactory(shop=shop)
-    render_job_claim(job_id=done.pk)
-    render_job_complete(job_id=done.pk, result_key="renders/x.png")
+    attempt = render_job_claim(job_id=done.pk).attempts
+    render_job_complete(job_id=done.pk, result_key="renders/x.png", attempt=attempt)
     render_job_fail(job_id=failed.pk, error="bad image")
     run_ok, run_ko = QuoteRunFactory(user=user), QuoteRunFactory(user=user)
     run_event_append(
