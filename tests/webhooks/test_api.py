@@ -96,6 +96,7 @@ def test_anonymous_callers_get_401(api_client):
         ({"events": ["render.started"]}, "events"),
         ({"events": "render.completed"}, "events"),
         ({"description": "x" * 201}, "description"),
+        ({"secret": "whsec_mine"}, "secret"),
     ],
 )
 def test_bad_input_is_a_400_validation_error(auth_client, change, field):
