@@ -131,6 +131,7 @@ class _Wakeups:
     soon as Redis is off or fails."""
 
     def __init__(self, run_id):
+        self.run_id = run_id
         self.channel = run_channel(run_id)
         self.hub = None
         self.subscription: Subscription | None = None
@@ -141,7 +142,7 @@ class _Wakeups:
             return
         try:
             self.hub = hub_for(url)
-            self.subscription = await self.hub.subscribe(self.channel)
+            self.subscription = await self.hub.subscribe(self.channel, self.run_id)
         except Exception as exc:
             logger.warning("stream %s: pub/sub unavailable, polling: %s", self.channel, exc)
             self.subscription = None
@@ -158,6 +159,11 @@ class _Wakeups:
             return False
         subscription.event.clear()  # a burst of wake-ups becomes one database read
         return True
+
+    @property
+    def swept(self) -> bool:
+        """True while the process's hub re-checks this run every keepalive (pub/sub on)."""
+        return self.subscription is not None and not self.subscription.failed
 
     async def close(self) -> None:
         subscription, self.subscription = self.subscription, None
@@ -191,8 +197,9 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
     terminal event.
 
     Subscribes before the first read so a wake-up between read and wait is never lost;
-    without pub/sub it reads every SSE_POLL_INTERVAL_S. With pub/sub it also re-reads at
-    every keepalive, so even a lost wake-up costs at most SSE_KEEPALIVE_S.
+    without pub/sub it reads every SSE_POLL_INTERVAL_S. With pub/sub the process's hub
+    re-checks all its open runs in one query every keepalive (quotes.runs.wakeups), so even
+    a lost wake-up costs at most SSE_KEEPALIVE_S (and the sweep's query).
     """
     _release_request_thread()  # first iteration: the middleware chain has returned
     yield f"retry: {settings.SSE_RETRY_MS}\n\n".encode()
@@ -224,8 +231,8 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
             if now >= next_keepalive:
                 yield KEEPALIVE
                 next_keepalive = now + settings.SSE_KEEPALIVE_S
-                # The safety net under pub/sub: re-read even without a wake-up.
-                should_read = True
+                # Without the hub's sweep (pub/sub failed), the keepalive is the safety net.
+                should_read = not wakeups.swept
                 continue
             should_read = await wakeups.wait(next_keepalive - now)
     finally:

@@ -6,7 +6,11 @@ import pytest
 import redis
 from django.conf import settings
 
+from quotes.runs.events import run_event_append
 from quotes.runs.wakeups import hub_for
+from tests.e2e.harness import free_port
+from tests.quote_runs.factories import QuoteRunFactory
+from tests.quote_runs.test_stream import SESSION, append_later, open_stream, parse, read_all
 
 pytestmark = pytest.mark.redis
 WAIT_S = 5
@@ -26,8 +30,8 @@ def test_streams_of_one_run_share_one_subscription_and_all_wake_up():
 
     async def go():
         hub = hub_for(settings.QUOTE_RUN_PUBSUB_URL)
-        first, second = await hub.subscribe(channel), await hub.subscribe(channel)
-        other = await hub.subscribe(channel + "-other")
+        first, second = await hub.subscribe(channel, 1), await hub.subscribe(channel, 1)
+        other = await hub.subscribe(channel + "-other", 2)
         shared = await asyncio.to_thread(subscribers, channel)
         await asyncio.to_thread(publish, channel)
         await asyncio.wait_for(first.event.wait(), WAIT_S)
@@ -53,7 +57,7 @@ def test_a_lost_connection_wakes_every_stream_to_poll_and_the_next_one_reconnect
 
     async def go():
         hub = hub_for(settings.QUOTE_RUN_PUBSUB_URL)
-        subscription = await hub.subscribe(channel)
+        subscription = await hub.subscribe(channel, 1)
         # only this hub's connection: the Redis server is shared with other tests
         host, port = hub.pubsub.connection._writer.get_extra_info("sockname")[:2]
         client = redis.Redis.from_url(settings.QUOTE_RUN_PUBSUB_URL)
@@ -61,7 +65,7 @@ def test_a_lost_connection_wakes_every_stream_to_poll_and_the_next_one_reconnect
             client.client_kill_filter, _type="pubsub", addr=f"{host}:{port}"
         )
         await asyncio.wait_for(subscription.event.wait(), WAIT_S)
-        again = await hub.subscribe(channel)
+        again = await hub.subscribe(channel, 1)
         await asyncio.to_thread(publish, channel)
         await asyncio.wait_for(again.event.wait(), WAIT_S)
         await hub.unsubscribe(again)
@@ -72,3 +76,32 @@ def test_a_lost_connection_wakes_every_stream_to_poll_and_the_next_one_reconnect
     assert killed >= 1
     assert failed
     assert not again_failed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_whose_wake_up_was_lost_arrives_within_a_keepalive(settings):
+    # given: an open stream with pub/sub, and a publisher that cannot reach Redis
+    settings.SSE_KEEPALIVE_S = 0.5
+    run = QuoteRunFactory(session_id=SESSION)
+    run_event_append(run_id=run.id, event_type="run.started", key="start")
+
+    async def go():
+        response = await open_stream(run.id)
+        writer = None
+
+        async def on_chunk(text):
+            nonlocal writer
+            if writer is None and "id: 1" in text:  # the replay arrived: go live
+                settings.QUOTE_RUN_PUBSUB_URL = f"redis://127.0.0.1:{free_port()}/0"
+                writer = asyncio.ensure_future(append_later(run.id, ["lost"], True))
+
+        text = await read_all(response, on_chunk=on_chunk)
+        await writer
+        return text
+
+    # when: two events are appended whose wake-ups are never published
+    events = [block for block in parse(asyncio.run(go())) if "id" in block]
+
+    # then: the process's sweep still delivers them, and the stream ends
+    assert [event["id"] for event in events] == [1, 2, 3]
+    assert events[-1]["event"] == "run.failed"
