@@ -1,15 +1,16 @@
 """GET /api/quote-runs/{id}/stream: an async SSE view that replays and follows run events.
 
-The stream holds no thread and no database connection while idle: it waits on a Redis
-pub/sub wake-up (or a timer when Redis is off or fails) and reads the database through a
-short sync_to_async call that returns its connection to the pool before it yields.
+The stream holds no thread, no database connection and no Redis connection while idle: it
+waits on its process's wake-up hub (quotes/runs/wakeups.py: one shared Redis subscription,
+or one batched progress query per interval when Redis is off or down) and reads the
+database through a short sync_to_async call that returns its connection to the pool
+before it yields.
 
 Made for a plain browser EventSource: `?token=` (the capability in `stream_url`) is a
 credential of its own, the stream opens with `retry: <ms>`, and a reconnect after the
 terminal event answers 204, which ends an EventSource for good.
 """
 
-import asyncio
 import enum
 import json
 import logging
@@ -30,11 +31,10 @@ from rest_framework.request import Request
 from accounts.authentication import BearerAuthentication
 from config.errors import ApplicationError, ValidationFailed, error_body
 from quotes.identity import caller_identity
-from quotes.runs.events import run_channel
 from quotes.runs.models import TERMINAL_EVENT_TYPES, QuoteRun, QuoteRunEvent, QuoteRunStatus
 from quotes.runs.selectors import quote_run_get_for_caller
 from quotes.runs.stream_tokens import STREAM_TOKEN_PARAM, stream_token_grants
-from quotes.runs.wakeups import Subscription, hub_for
+from quotes.runs.wakeups import stream_wakeups
 
 logger = logging.getLogger(__name__)
 
@@ -125,52 +125,6 @@ _read_after_async = sync_to_async(_read_after, thread_sensitive=False)
 _stream_access_async = sync_to_async(_stream_access, thread_sensitive=False)
 
 
-class _Wakeups:
-    """This stream's subscription to its run's channel, on the process's one pub/sub
-    connection (quotes.runs.wakeups); degrades to a timer for the rest of the stream as
-    soon as Redis is off or fails."""
-
-    def __init__(self, run_id):
-        self.run_id = run_id
-        self.channel = run_channel(run_id)
-        self.hub = None
-        self.subscription: Subscription | None = None
-
-    async def open(self) -> None:
-        url = settings.QUOTE_RUN_PUBSUB_URL
-        if not url:
-            return
-        try:
-            self.hub = hub_for(url)
-            self.subscription = await self.hub.subscribe(self.channel, self.run_id)
-        except Exception as exc:
-            logger.warning("stream %s: pub/sub unavailable, polling: %s", self.channel, exc)
-            self.subscription = None
-
-    async def wait(self, timeout_s: float) -> bool:
-        """Block up to timeout_s; True when a wake-up (or a poll tick) says "read now"."""
-        subscription = self.subscription
-        if subscription is None or subscription.failed:
-            await asyncio.sleep(min(timeout_s, settings.SSE_POLL_INTERVAL_S))
-            return True
-        try:
-            await asyncio.wait_for(subscription.event.wait(), timeout=max(timeout_s, 0.0))
-        except TimeoutError:
-            return False
-        subscription.event.clear()  # a burst of wake-ups becomes one database read
-        return True
-
-    @property
-    def swept(self) -> bool:
-        """True while the process's hub re-checks this run every keepalive (pub/sub on)."""
-        return self.subscription is not None and not self.subscription.failed
-
-    async def close(self) -> None:
-        subscription, self.subscription = self.subscription, None
-        if subscription is not None and self.hub is not None:
-            await self.hub.unsubscribe(subscription)
-
-
 def _release_request_thread() -> None:
     """Let the request's parked thread go for the life of the stream.
 
@@ -196,17 +150,16 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
     """`retry: <ms>`, then events with seq > after, then live ones, ending after the
     terminal event.
 
-    Subscribes before the first read so a wake-up between read and wait is never lost;
-    without pub/sub it reads every SSE_POLL_INTERVAL_S. With pub/sub the process's hub
-    re-checks all its open runs in one query every keepalive (quotes.runs.wakeups), so even
-    a lost wake-up costs at most SSE_KEEPALIVE_S (and the sweep's query).
+    Waits on its process's wake-up hub (quotes/runs/wakeups.py), registered before the
+    first read so a wake-up between read and wait is never lost: one shared Redis
+    subscription wakes it, or without pub/sub the hub's one progress query per
+    SSE_POLL_INTERVAL_S for all streams of the process; the stream reads the database
+    only when its run has news. It opens no Redis connection of its own.
     """
     _release_request_thread()  # first iteration: the middleware chain has returned
     yield f"retry: {settings.SSE_RETRY_MS}\n\n".encode()
-    wakeups = _Wakeups(run_id)
     last_seq = after
-    try:
-        await wakeups.open()
+    async with stream_wakeups(run_id, seen=after) as wakeup:
         next_keepalive = time.monotonic() + settings.SSE_KEEPALIVE_S
         should_read = True
         while True:
@@ -218,6 +171,8 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
                     # an instance that reaches the database.
                     logger.warning("stream of run %s: database read failed: %s", run_id, exc)
                     return
+                if read.events:
+                    wakeup.seen = read.events[-1]["seq"]  # in hand: no wake-up needed for these
                 for event in read.events:
                     yield sse_event(seq=event["seq"], event_type=event["type"], data=event["data"])
                     last_seq = event["seq"]
@@ -231,12 +186,7 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
             if now >= next_keepalive:
                 yield KEEPALIVE
                 next_keepalive = now + settings.SSE_KEEPALIVE_S
-                # Without the hub's sweep (pub/sub failed), the keepalive is the safety net.
-                should_read = not wakeups.swept
-                continue
-            should_read = await wakeups.wait(next_keepalive - now)
-    finally:
-        await wakeups.close()
+            should_read = await wakeup.wait(next_keepalive - time.monotonic())
 
 
 @csrf_exempt  # like every API view: callers authenticate by token or X-Session-Id
