@@ -4,12 +4,13 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Address, AuthSession, Notification, User
+from accounts.models import SYSTEM_USER_EMAIL, Address, AuthSession, Notification, User
 from accounts.selectors import address_get_for_user
 from accounts.tokens import TOKEN_PREFIX_CHARS, token_generate, token_hash
 from config.cleanup import delete_in_batches
@@ -49,6 +50,24 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
             return User.objects.create_user(email=email, password=password, name=name)
     except IntegrityError:
         raise taken from None
+
+
+def system_user_get_or_create() -> User:
+    """The inactive owner of anonymous uploads; created once, can never log in.
+
+    Idempotent under concurrency: the unique email makes a racing second insert fail
+    and read the winner's row instead.
+    """
+    user, _ = User.objects.get_or_create(
+        email=SYSTEM_USER_EMAIL,
+        defaults={
+            "name": "Anonymous uploads",
+            "is_active": False,
+            "is_staff": False,
+            "password": make_password(None),
+        },
+    )
+    return user
 
 
 @transaction.atomic

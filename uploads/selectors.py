@@ -2,10 +2,9 @@
 
 from django.db.models import Q
 
+from accounts.models import SYSTEM_USER_EMAIL
 from config.errors import NotFound
 from uploads.models import UploadedFile
-
-SYSTEM_USER_EMAIL = "anonymous-uploads@system.atelier.invalid"
 
 
 def upload_get_for_user(*, user, upload_id) -> UploadedFile:
@@ -19,5 +18,13 @@ def upload_get_for_user(*, user, upload_id) -> UploadedFile:
             visible |= Q(owner=user)
     upload = UploadedFile.objects.filter(visible, id=upload_id).select_related("owner").first()
     if upload is None:
+        raise NotFound("No such file.")
+    return upload
+
+
+def upload_get_own(*, user, upload_id) -> UploadedFile:
+    """The caller's own upload; anyone else's (even one staff could read) is NotFound."""
+    upload = upload_get_for_user(user=user, upload_id=upload_id)
+    if upload.owner_id != user.pk:
         raise NotFound("No such file.")
     return upload

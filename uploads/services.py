@@ -4,21 +4,29 @@ import functools
 import hashlib
 import logging
 import re
+import tempfile
 import unicodedata
 from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import SYSTEM_USER_EMAIL
+from accounts.services import system_user_get_or_create
 from config.cleanup import in_batches
-from config.errors import Forbidden, PayloadTooLarge, UnsupportedMediaType
+from config.errors import (
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from config.transactions import on_rollback
+from uploads.handlers import too_large
 from uploads.models import UploadedFile
-from uploads.selectors import SYSTEM_USER_EMAIL, upload_get_for_user
+from uploads.selectors import upload_get_for_user
 from uploads.storage import (
     UPLOADS_PREFIX,
     storage_delete,
@@ -33,27 +41,9 @@ logger = logging.getLogger(__name__)
 
 FILENAME_MAX_CHARS = 255
 HASH_CHUNK_BYTES = 1024 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
 CLEANUP_BATCH = 500
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^\w.\- ()]+")
-
-
-def system_user_get_or_create():
-    """The inactive owner of anonymous uploads; created once, can never log in.
-
-    Idempotent under concurrency: the unique email makes a racing second insert fail
-    and read the winner's row instead.
-    """
-    User = get_user_model()
-    user, _ = User.objects.get_or_create(
-        email=SYSTEM_USER_EMAIL,
-        defaults={
-            "name": "Anonymous uploads",
-            "is_active": False,
-            "is_staff": False,
-            "password": make_password(None),
-        },
-    )
-    return user
 
 
 def sanitize_filename(name: str, *, ext: str) -> str:
@@ -126,11 +116,33 @@ def upload_create_anonymous(*, fileobj, filename: str) -> UploadedFile:
 
 
 def upload_delete(*, user, upload_id) -> None:
-    """Delete a file (its owner, or staff): row and object, for every instance at once."""
+    """Delete a file (its owner, or staff): row and object, for every instance at once.
+    Anonymous callers own nothing (a system-user file is still not theirs): NotFound."""
+    if not user.is_authenticated:
+        raise NotFound("No such file.")
     upload = upload_get_for_user(user=user, upload_id=upload_id)
     if upload.owner_id != user.pk and not user.is_staff:
         raise Forbidden("Only the owner can delete this file.")
     upload_purge(upload=upload)
+
+
+def signed_object_put(*, key: str, body, content_type: str) -> str:
+    """Write the bytes read from `body` under `key`, once (the local signed-URL PUT).
+
+    Spooled to memory, then disk, in chunks, never the whole body in memory; refused with
+    413 as soon as it passes MAX_UPLOAD_BYTES and 400 empty_body when there is none. An
+    existing object is never overwritten (storage_save raises StorageKeyExists).
+    """
+    with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as spool:
+        received = 0
+        while chunk := body.read(STREAM_CHUNK_BYTES):
+            received += len(chunk)
+            if received > settings.MAX_UPLOAD_BYTES:
+                raise too_large()
+            spool.write(chunk)
+        if received == 0:
+            raise ValidationFailed("The body is empty.", code="empty_body")
+        return storage_save(key, spool, content_type=content_type)
 
 
 def upload_purge(*, upload: UploadedFile) -> bool:
