@@ -365,7 +365,7 @@ CLEANUPS = {
         env_int("ANONYMOUS_UPLOAD_CLEANUP_INTERVAL_S", 3600),
     ),
     "stuck_renders": (
-        "rendering.services.render_job_reap_stuck",
+        "rendering.services.render_jobs.render_job_reap_stuck",
         env_int("RENDER_REAPER_INTERVAL_S", 60),
     ),
     "idempotency_keys": (

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import auth_session_create
 from orders.services import OrderLine, order_place, tracking_event_add
-from rendering.services import render_job_create
+from rendering.services.render_jobs import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.hostile import (
     FAMILIES,
