@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-# The inactive owner of anonymous uploads (accounts.services.system_user_get_or_create).
+# The inactive owner of anonymous uploads (accounts.services.auth.system_user_get_or_create).
 SYSTEM_USER_EMAIL = "anonymous-uploads@system.atelier.invalid"
 
 

@@ -353,7 +353,7 @@ CLEANUPS = {
         env_int("QUOTE_RUN_CLEANUP_INTERVAL_S", 300),
     ),
     "auth_sessions": (
-        "accounts.services.auth_session_cleanup",
+        "accounts.services.auth.auth_session_cleanup",
         env_int("AUTH_SESSION_CLEANUP_INTERVAL_S", 3600),
     ),
     "rate_limits": (

@@ -10,7 +10,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts.selectors import address_get_for_user
-from accounts.services import notification_create
+from accounts.services.notifications import notification_create
 from config.errors import Conflict, NotFound, ValidationFailed
 from orders.models import (
     DeliveryTracking,

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import SYSTEM_USER_EMAIL
-from accounts.services import system_user_get_or_create
+from accounts.services.auth import system_user_get_or_create
 from config.cleanup import in_batches
 from config.errors import (
     Forbidden,

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import system_user_get_or_create
+from accounts.services.auth import system_user_get_or_create
 from config.cleanup import cleanup_run
 from uploads.models import UploadedFile
 from uploads.services import (
