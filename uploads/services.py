@@ -6,14 +6,19 @@ import logging
 import re
 import tempfile
 import unicodedata
+import uuid
 from datetime import timedelta
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import File
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import SYSTEM_USER_EMAIL
+from accounts.models import SYSTEM_USER_EMAIL, User
 from accounts.services.auth import system_user_get_or_create
 from config.cleanup import in_batches
 from config.errors import (
@@ -46,6 +51,12 @@ CLEANUP_BATCH = 500
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^\w.\- ()]+")
 
 
+class Readable(Protocol):
+    """A body read in chunks (an HttpRequest, a file)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 def sanitize_filename(name: str, *, ext: str) -> str:
     """A display name safe in headers and on any filesystem; falls back to upload.<ext>."""
     name = unicodedata.normalize("NFKC", name or "")
@@ -62,7 +73,7 @@ def sanitize_filename(name: str, *, ext: str) -> str:
     return name
 
 
-def _measure(fileobj) -> tuple[int, str]:
+def _measure(fileobj: File) -> tuple[int, str]:
     """(size in bytes, sha256 hex) read in chunks, never the whole file in memory."""
     digest = hashlib.sha256()
     size = 0
@@ -74,7 +85,7 @@ def _measure(fileobj) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
+def upload_create(*, owner: User, fileobj: File, filename: str) -> UploadedFile:
     """Validate `fileobj` by its bytes, store it under a fresh key and record it.
 
     Nothing is left behind on failure: the object is written only after validation, and
@@ -110,12 +121,12 @@ def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
     return upload
 
 
-def upload_create_anonymous(*, fileobj, filename: str) -> UploadedFile:
+def upload_create_anonymous(*, fileobj: File, filename: str) -> UploadedFile:
     """An upload without an account, owned by the system user (ANONYMOUS_UPLOADS)."""
     return upload_create(owner=system_user_get_or_create(), fileobj=fileobj, filename=filename)
 
 
-def upload_delete(*, user, upload_id) -> None:
+def upload_delete(*, user: User | AnonymousUser, upload_id: uuid.UUID | str) -> None:
     """Delete a file (its owner, or staff): row and object, for every instance at once.
     Anonymous callers own nothing (a system-user file is still not theirs): NotFound."""
     if not user.is_authenticated:
@@ -126,7 +137,7 @@ def upload_delete(*, user, upload_id) -> None:
     upload_purge(upload=upload)
 
 
-def signed_object_put(*, key: str, body, content_type: str) -> str:
+def signed_object_put(*, key: str, body: Readable, content_type: str) -> str:
     """Write the bytes read from `body` under `key`, once (the local signed-URL PUT).
 
     Spooled to memory, then disk, in chunks, never the whole body in memory; refused with
@@ -167,7 +178,7 @@ def anonymous_upload_cleanup() -> dict[str, int]:
     cutoff = timezone.now() - settings.ANONYMOUS_UPLOAD_RETENTION
     objects = 0
 
-    def delete_batch(batch) -> int:
+    def delete_batch(batch: QuerySet[UploadedFile]) -> int:
         nonlocal objects
         rows = 0
         for pk, key in batch.values_list("pk", "key"):

@@ -1,6 +1,7 @@
 """A user's shipping addresses, exactly one of them the default while any exist."""
 
 import uuid
+from typing import Any
 
 from django.db import transaction
 
@@ -59,7 +60,7 @@ def address_create(
 
 
 @transaction.atomic
-def address_update(*, user: User, address_id: uuid.UUID, **fields) -> Address:
+def address_update(*, user: User, address_id: uuid.UUID, **fields: Any) -> Address:
     """Change fields of the user's address; `is_default=True` makes it the default. The
     default cannot be unset directly (another address must become the default instead)."""
     _lock_user(user)

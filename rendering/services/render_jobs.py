@@ -2,6 +2,8 @@
 
 import functools
 import logging
+import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -9,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import User
 from config.errors import (
     Conflict,
     TooManyRequests,
@@ -38,10 +41,10 @@ QUEUE_DOWN_ERROR = "The render could not be queued (broker down)."
 
 def render_job_create(
     *,
-    user,
+    user: User,
     shop: Shop,
     room_session: RoomSession,
-    product_upload_id,
+    product_upload_id: uuid.UUID | str,
     x: float,
     y: float,
     scale: float,
@@ -102,7 +105,7 @@ def render_job_create(
     return job
 
 
-def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:
+def render_job_fail(*, job_id: uuid.UUID | str, error: str, only_if: Q | None = None) -> bool:
     """Fail an unfinished job and give its slot back; True if this call did it.
 
     The guarded status change and the release share one transaction, so however many
@@ -121,7 +124,7 @@ def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:
     return bool(failed)
 
 
-def render_job_claim(*, job_id) -> RenderJob | None:
+def render_job_claim(*, job_id: uuid.UUID | str) -> RenderJob | None:
     """Take the job for one attempt: queued, or running under an expired lease (its worker
     died) -> running, attempts + 1, claimed until now + JOB_LEASE_S.
 
@@ -153,7 +156,7 @@ def render_job_claim(*, job_id) -> RenderJob | None:
     return None
 
 
-def _exhausted(now) -> Q:
+def _exhausted(now: datetime) -> Q:
     """Running with every attempt used and the last lease expired: nobody will finish it."""
     return Q(
         status=RenderJobStatus.RUNNING,
@@ -169,7 +172,7 @@ def _gave_up_error(attempts: int) -> str:
     )
 
 
-def render_job_complete(*, job_id, result_key: str, attempt: int) -> bool:
+def render_job_complete(*, job_id: uuid.UUID | str, result_key: str, attempt: int) -> bool:
     """running -> completed and the reservation becomes a used render, exactly once, and
     only for the attempt that holds the job (a newer attempt supersedes an older one)."""
     with transaction.atomic():
@@ -186,7 +189,7 @@ def render_job_complete(*, job_id, result_key: str, attempt: int) -> bool:
     return bool(completed)
 
 
-def render_job_run(*, job_id) -> str:
+def render_job_run(*, job_id: uuid.UUID | str) -> str:
     """Claim, composite and complete one attempt of a job; returns what happened.
 
     Idempotent: a delivery that finds the job finished does nothing; one that finds it
@@ -279,7 +282,7 @@ def render_job_reap_stuck() -> dict[str, int]:
     return {"stuck_renders_failed": failed, "stuck_renders_requeued": requeued}
 
 
-def _render_job_requeue(job_id) -> bool:
+def _render_job_requeue(job_id: uuid.UUID | str) -> bool:
     """Publish the job's task again; a broker that is down is tried on the next round."""
     from rendering.tasks import render_job_task
 

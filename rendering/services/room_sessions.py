@@ -1,10 +1,13 @@
 """Room sessions: the room photo a shop renders products into, and its cleaned version."""
 
+import uuid
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from config.errors import (
     Conflict,
     PayloadTooLarge,
@@ -40,7 +43,7 @@ def _object_replace(key: str, data: bytes, *, content_type: str) -> str:
     return storage_save(key, ContentFile(data), content_type=content_type)
 
 
-def room_session_create(*, shop: Shop, created_by) -> RoomSession:
+def room_session_create(*, shop: Shop, created_by: User) -> RoomSession:
     """A new session; the client uploads the room photo to its upload key."""
     return RoomSession.objects.create(shop=shop, created_by=created_by)
 
@@ -113,7 +116,9 @@ def room_session_confirm(*, session: RoomSession) -> RoomSession:
     return locked
 
 
-def room_session_set_cleaned(*, session: RoomSession, user, upload_id) -> RoomSession:
+def room_session_set_cleaned(
+    *, session: RoomSession, user: User, upload_id: uuid.UUID | str
+) -> RoomSession:
     """Use the caller's upload as the session's cleaned room image; counts one cleanup.
 
     The upload is normalized and copied under the session's own key, so the session
