@@ -5,6 +5,7 @@ change_in_batches (keyset order on an indexed column, for millions of rows)."""
 import logging
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.module_loading import import_string
 
-from config.locks import single_flight
+from config.locks import DEFAULT_LEASE_TTL, single_flight
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,9 @@ def cleanup_run(*, name: str) -> dict[str, Any] | None:
     """Run one registered cleanup; None when another process is running it right now."""
     path, _interval_s = settings.CLEANUPS[name]
     func = import_string(path)
-    with single_flight(f"cleanup:{name}") as acquired:
+    lease_s = settings.CLEANUP_LEASE_S.get(name)
+    ttl = DEFAULT_LEASE_TTL if lease_s is None else timedelta(seconds=lease_s)
+    with single_flight(f"cleanup:{name}", ttl=ttl) as acquired:
         if not acquired:
             logger.info("cleanup %s: already running elsewhere, skipped", name)
             return None

@@ -1,5 +1,5 @@
 """The one way to enqueue a Celery task: after the commit, compensate and answer 503 if the
-broker refuses it."""
+broker refuses it (or, for work a sweep redoes anyway, compensate and log)."""
 
 import logging
 from collections.abc import Callable, Sequence
@@ -25,7 +25,8 @@ def enqueue_on_commit(
     *,
     args: Sequence[Any] = (),
     on_broker_error: Callable[[], Any],
-    message: str,
+    message: str = "",
+    best_effort: bool = False,
 ) -> None:
     """Publish `task(*args)` once the current transaction commits (at once in autocommit).
 
@@ -34,7 +35,14 @@ def enqueue_on_commit(
     service marks its job failed, gives a reservation back) and ServiceUnavailable (503,
     Retry-After) is raised from the commit — out of the outermost `transaction.atomic()`,
     which the caller (or config.idempotency) turns into the answer.
+
+    `best_effort=True` is for work that a beat sweep finds and publishes again (webhook
+    deliveries): the change has committed and must stand, so a broker error only runs
+    `on_broker_error()` and is logged; nothing is raised, and neither is any other error of
+    the publish (Django logs it: a robust on-commit hook).
     """
+    if not best_effort and not message:
+        raise ValueError("enqueue_on_commit needs the 503 message unless best_effort=True")
 
     def publish() -> None:
         try:
@@ -42,8 +50,10 @@ def enqueue_on_commit(
         except BROKER_ERRORS as exc:
             logger.warning("%s %s: broker unreachable: %r", task.name, list(args), exc)
             on_broker_error()
+            if best_effort:
+                return
             raise ServiceUnavailable(
                 message, headers={"Retry-After": str(QUEUE_RETRY_AFTER_S)}
             ) from exc
 
-    transaction.on_commit(publish, robust=False)
+    transaction.on_commit(publish, robust=best_effort)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "config",
     "accounts",
+    "accounts.webhooks",
     "quotes",
     "quotes.runs",
     "uploads",
@@ -372,7 +373,21 @@ CLEANUPS = {
         "config.idempotency.idempotency_key_cleanup",
         env_int("IDEMPOTENCY_KEY_CLEANUP_INTERVAL_S", 3600),
     ),
+    # Not a cleanup but the same machinery (single-flight, editable schedule): publishes
+    # webhook deliveries that are due and whose task was lost or never published.
+    "webhook_deliveries": (
+        "accounts.webhooks.delivery.webhook_delivery_sweep",
+        env_int("WEBHOOK_SWEEP_INTERVAL_S", 10),
+    ),
+    "webhook_events": (
+        "accounts.webhooks.services.webhook_event_cleanup",
+        env_int("WEBHOOK_EVENT_CLEANUP_INTERVAL_S", 3600),
+    ),
 }
+
+# Single-flight lease of a cleanup whose runs are short and frequent (seconds; others: 10
+# minutes). A run killed mid-way keeps the others out until its lease ends.
+CLEANUP_LEASE_S = {"webhook_deliveries": env_int("WEBHOOK_SWEEP_LEASE_S", 60)}
 
 # --- Idempotency keys ---------------------------------------------------------------------
 
@@ -390,6 +405,41 @@ RATE_LIMIT_ASYNC_COMMIT = env_bool("RATE_LIMIT_ASYNC_COMMIT", True)
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket
 # address (X-Forwarded-For from a client is never trusted by default).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+# Hosts (as written in the URL) allowed to resolve to loopback/private/link-local addresses.
+WEBHOOK_ALLOWED_PRIVATE_HOSTS = [
+    host.lower() for host in env_list("WEBHOOK_ALLOWED_PRIVATE_HOSTS", [])
+]
+# Retries: WEBHOOK_RETRY_BASE_S, doubling (+ up to 20 % jitter), at most
+# WEBHOOK_RETRY_MAX_DELAY_S apart, until WEBHOOK_RETRY_WINDOW_S after the event.
+WEBHOOK_RETRY_BASE_S = env_int("WEBHOOK_RETRY_BASE_S", 5)
+WEBHOOK_RETRY_MAX_DELAY_S = env_int("WEBHOOK_RETRY_MAX_DELAY_S", 3600)
+WEBHOOK_RETRY_WINDOW_S = env_int("WEBHOOK_RETRY_WINDOW_S", 24 * 3600)
+# Deliveries failed for good in a row (no success between) that disable a webhook.
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 20)
+WEBHOOK_CONNECT_TIMEOUT_S = env_int("WEBHOOK_CONNECT_TIMEOUT_S", 3)
+WEBHOOK_READ_TIMEOUT_S = env_int("WEBHOOK_READ_TIMEOUT_S", 10)
+# One attempt, all included (the delivery task's soft time limit; the hard one is 5 s more).
+WEBHOOK_ATTEMPT_MAX_S = env_int("WEBHOOK_ATTEMPT_MAX_S", 30)
+# An attempt's claim on its delivery; a worker that died frees it after this.
+WEBHOOK_LEASE_S = env_int("WEBHOOK_LEASE_S", 60)
+if WEBHOOK_LEASE_S < WEBHOOK_ATTEMPT_MAX_S + 10:
+    raise ImproperlyConfigured(
+        "WEBHOOK_LEASE_S must be at least WEBHOOK_ATTEMPT_MAX_S + 10, so a live attempt "
+        "(killed by its time limit at WEBHOOK_ATTEMPT_MAX_S + 5) never loses its lease."
+    )
+if WEBHOOK_ATTEMPT_MAX_S < WEBHOOK_CONNECT_TIMEOUT_S + WEBHOOK_READ_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        "WEBHOOK_ATTEMPT_MAX_S must be at least WEBHOOK_CONNECT_TIMEOUT_S + WEBHOOK_READ_TIMEOUT_S."
+    )
+WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 64 * 1024)
+# The sweep republishes a due delivery whose task has not run within this long (lost).
+WEBHOOK_REQUEUE_AFTER_S = env_int("WEBHOOK_REQUEUE_AFTER_S", 300)
+WEBHOOK_SWEEP_BATCH = env_int("WEBHOOK_SWEEP_BATCH", 500)
+WEBHOOK_EVENT_RETENTION = timedelta(days=env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30))
+WEBHOOK_MAX_PER_USER = env_int("WEBHOOK_MAX_PER_USER", 20)
 
 # --- Quotes -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("accounts.urls")),
+    path("", include("accounts.webhooks.urls")),
     path("", include("quotes.urls")),
     path("", include("quotes.runs.urls")),
     path("", include("uploads.urls")),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Address, User
 from accounts.selectors import address_get_for_user
 from accounts.services.notifications import notification_create
+from accounts.webhooks.services import webhook_event_emit
 from config.errors import Conflict, NotFound, ValidationFailed
 from orders.models import (
     DeliveryTracking,
@@ -167,6 +168,7 @@ def order_place(*, user: User, lines: list[OrderLine], address_id: uuid.UUID) ->
     if short:
         # Raising rolls back the order rows and the stock already taken for other lines.
         raise Conflict("Not enough stock.", code="out_of_stock", details={"skus": short})
+    _order_status_webhook(order, previous=None)
     return order
 
 
@@ -192,7 +194,24 @@ def order_cancel(*, user: User, order_id: uuid.UUID) -> Order:
         )
     for item in sorted(order.items.all(), key=lambda item: item.sku):
         _return_stock(item.product_id, item.quantity)
+    _order_status_webhook(order, previous=OrderStatus.PLACED)
     return order
+
+
+def _order_status_webhook(order: Order, *, previous: str | None, tracking_status: str = "") -> None:
+    """order.status_changed to the customer's webhooks, in the transaction that moved the
+    order (under its row lock: events of one order are delivered in this order)."""
+    webhook_event_emit(
+        owner_id=order.user_id,
+        event_type="order.status_changed",
+        object_id=order.pk,
+        data={
+            "id": str(order.pk),
+            "status": order.status,
+            "previous_status": previous,
+            "tracking_status": tracking_status or None,
+        },
+    )
 
 
 def _notify_tracking(order: Order, event: TrackingEvent, tracking: DeliveryTracking) -> None:
@@ -283,7 +302,8 @@ def tracking_event_add(
             status=target, updated_at=now
         )
         if moved:
-            order.status = target
+            previous, order.status = order.status, target
+            _order_status_webhook(order, previous=previous, tracking_status=status)
 
     _notify_tracking(order, event, tracking)
     return event

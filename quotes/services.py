@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.webhooks.services import webhook_event_emit
 from config.cleanup import change_in_batches
 from config.errors import Conflict, Gone, NotFound
 from quotes.identity import Caller, caller_owner_q, owner_session_id
@@ -128,14 +129,28 @@ def quote_use(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote:
     One guarded UPDATE (visible to the caller, status active, not expired) decides; the
     database serialises it on the row lock and re-checks the guard, so a second caller
     updates nothing. Losers learn why: 409 quote_used, 410 quote_expired, 404 not theirs.
+    The winner's quote.used webhook event commits with the change.
     """
     now = timezone.now()
-    won = (
-        Quote.objects.filter(caller_owner_q(caller))
-        .filter(pk=quote_id, status=QuoteStatus.ACTIVE, expires_at__gt=now)
-        .update(status=QuoteStatus.USED, used_at=now)
-    )
-    quote = _visible_quote_or_404(quote_id=quote_id, caller=caller)
+    with transaction.atomic():
+        won = (
+            Quote.objects.filter(caller_owner_q(caller))
+            .filter(pk=quote_id, status=QuoteStatus.ACTIVE, expires_at__gt=now)
+            .update(status=QuoteStatus.USED, used_at=now)
+        )
+        quote = _visible_quote_or_404(quote_id=quote_id, caller=caller)
+        if won:
+            webhook_event_emit(
+                owner_id=quote.user_id,
+                event_type="quote.used",
+                object_id=quote.pk,
+                data={
+                    "id": str(quote.pk),
+                    "status": quote.status,
+                    "credits_total": quote.credits_total,
+                    "used_at": quote.used_at,
+                },
+            )
     if won:
         logger.info("quote %s used", quote.pk)
         return quote

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.webhooks.services import webhook_event_emit
 from config.redis import redis_client
 from quotes.runs.models import (
     TERMINAL_EVENT_TYPES,
@@ -55,13 +56,13 @@ def run_event_append(
     Under the run's row lock: returns None (and writes nothing) when an event with this
     key exists or the run is already terminal, so concurrent or repeated appends never
     duplicate a step nor leave a gap in seq. A terminal type (run.completed/run.failed)
-    also sets the run's status, result and error in the same transaction. The wake-up is
-    published after commit.
+    also sets the run's status, result and error, and emits its webhook event, in the same
+    transaction. The wake-up is published after commit.
     """
     with transaction.atomic():
         run = (
             QuoteRun.objects.select_for_update()
-            .only("id", "status", "last_event_id")
+            .only("id", "status", "last_event_id", "user_id")
             .filter(pk=run_id)
             .first()
         )
@@ -87,5 +88,19 @@ def run_event_append(
         event = QuoteRunEvent.objects.create(
             run_id=run_id, seq=seq, type=event_type, key=key, data=data or {}, created_at=now
         )
+        if event_type in TERMINAL_EVENT_TYPES:
+            # quote_run.completed / quote_run.failed to the user's webhooks (anonymous: none).
+            webhook_event_emit(
+                owner_id=run.user_id,
+                event_type=f"quote_run.{changes['status']}",
+                object_id=run_id,
+                data={
+                    "id": str(run_id),
+                    "status": changes["status"],
+                    "result": result,
+                    "error": error or None,
+                    "finished_at": now,
+                },
+            )
         transaction.on_commit(lambda: run_wakeup_publish(run_id=run_id, seq=seq))
     return event

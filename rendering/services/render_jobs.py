@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.webhooks.services import webhook_event_emit
 from config.errors import (
     Conflict,
     TooManyRequests,
@@ -105,6 +106,23 @@ def render_job_create(
     return job
 
 
+def _render_job_webhook(job: RenderJob) -> None:
+    """render.completed / render.failed to the shop owner's webhooks, in the transaction
+    that finished the job (the job's row is locked by its guarded UPDATE)."""
+    webhook_event_emit(
+        owner_id=job.shop.owner_id,
+        event_type=f"render.{job.status}",
+        object_id=job.pk,
+        data={
+            "id": str(job.pk),
+            "shop_id": str(job.shop_id),
+            "status": job.status,
+            "error": job.error_or_none,
+            "finished_at": job.finished_at,
+        },
+    )
+
+
 def render_job_fail(*, job_id: uuid.UUID | str, error: str, only_if: Q | None = None) -> bool:
     """Fail an unfinished job and give its slot back; True if this call did it.
 
@@ -119,8 +137,9 @@ def render_job_fail(*, job_id: uuid.UUID | str, error: str, only_if: Q | None = 
             status=RenderJobStatus.FAILED, error=error[:MAX_ERROR_CHARS], finished_at=timezone.now()
         )
         if failed:
-            job = RenderJob.objects.only("shop_id", "usage_date").get(pk=job_id)
+            job = RenderJob.objects.select_related("shop").get(pk=job_id)
             quota_settle(shop_id=job.shop_id, day=job.usage_date, completed=False)
+            _render_job_webhook(job)
     return bool(failed)
 
 
@@ -184,8 +203,9 @@ def render_job_complete(*, job_id: uuid.UUID | str, result_key: str, attempt: in
             finished_at=timezone.now(),
         )
         if completed:
-            job = RenderJob.objects.only("shop_id", "usage_date").get(pk=job_id)
+            job = RenderJob.objects.select_related("shop").get(pk=job_id)
             quota_settle(shop_id=job.shop_id, day=job.usage_date, completed=True)
+            _render_job_webhook(job)
     return bool(completed)
 
 

@@ -108,3 +108,22 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
     call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(out))
 
     assert "/api/ping" in out.read_text()
+
+
+def lease_seconds_during_run() -> dict[str, int]:
+    from config.models import SchedulerLease
+
+    lease = SchedulerLease.objects.get(name="cleanup:demo")
+    return {"lease_s": round((lease.expires_at - lease.acquired_at).total_seconds())}
+
+
+@pytest.mark.django_db
+def test_a_cleanup_may_have_a_shorter_single_flight_lease(settings):
+    from config.cleanup import cleanup_run
+
+    settings.CLEANUPS = {"demo": ("tests.config.test_operations.lease_seconds_during_run", 42)}
+    settings.CLEANUP_LEASE_S = {}
+    assert cleanup_run(name="demo") == {"lease_s": 600}
+
+    settings.CLEANUP_LEASE_S = {"demo": 7}
+    assert cleanup_run(name="demo") == {"lease_s": 7}
