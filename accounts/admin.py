@@ -7,15 +7,14 @@ from django.utils.translation import ngettext
 
 from accounts.models import Address, AuthSession, Notification, RateLimitToken, User
 from accounts.ratelimit import rate_limit_reset
-from accounts.services import (
+from accounts.services.addresses import (
     ADDRESS_FIELDS,
     address_create,
     address_delete,
     address_set_default,
     address_update,
-    auth_session_delete_all,
-    auth_sessions_end_for_credentials_change,
 )
+from accounts.services.auth import auth_session_delete_all, auth_sessions_end_for_credentials_change
 
 
 @admin.register(User)

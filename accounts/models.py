@@ -9,6 +9,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+# The inactive owner of anonymous uploads (accounts.services.auth.system_user_get_or_create).
+SYSTEM_USER_EMAIL = "anonymous-uploads@system.atelier.invalid"
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True

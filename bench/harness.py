@@ -53,7 +53,7 @@ class Bench:
         return User.objects.create_user(password=password, **fields)
 
     def token_for(self, user) -> str:
-        from accounts.services import auth_session_create
+        from accounts.services.auth import auth_session_create
 
         _, token = auth_session_create(user=user, user_agent="bench")
         return token

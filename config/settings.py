@@ -354,7 +354,7 @@ CLEANUPS = {
         env_int("QUOTE_RUN_CLEANUP_INTERVAL_S", 300),
     ),
     "auth_sessions": (
-        "accounts.services.auth_session_cleanup",
+        "accounts.services.auth.auth_session_cleanup",
         env_int("AUTH_SESSION_CLEANUP_INTERVAL_S", 3600),
     ),
     "rate_limits": (
@@ -366,7 +366,7 @@ CLEANUPS = {
         env_int("ANONYMOUS_UPLOAD_CLEANUP_INTERVAL_S", 3600),
     ),
     "stuck_renders": (
-        "rendering.services.render_job_reap_stuck",
+        "rendering.services.render_jobs.render_job_reap_stuck",
         env_int("RENDER_REAPER_INTERVAL_S", 60),
     ),
     "idempotency_keys": (

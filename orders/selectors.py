@@ -4,6 +4,7 @@ import uuid
 
 from django.db.models import QuerySet
 
+from accounts.models import User
 from config.errors import NotFound
 from orders.models import DeliveryTracking, Order, Product
 
@@ -12,11 +13,11 @@ def product_list_public() -> QuerySet[Product]:
     return Product.objects.active().order_by("sku")
 
 
-def order_list_for_user(*, user) -> QuerySet[Order]:
+def order_list_for_user(*, user: User) -> QuerySet[Order]:
     return Order.objects.filter(user=user).prefetch_related("items")
 
 
-def order_get_for_user(*, user, order_id: uuid.UUID) -> Order:
+def order_get_for_user(*, user: User, order_id: uuid.UUID) -> Order:
     """The caller's order with its items; unknown or someone else's → NotFound."""
     order = order_list_for_user(user=user).filter(pk=order_id).first()
     if order is None:
@@ -24,7 +25,7 @@ def order_get_for_user(*, user, order_id: uuid.UUID) -> Order:
     return order
 
 
-def tracking_get_for_user(*, user, order_id: uuid.UUID) -> DeliveryTracking:
+def tracking_get_for_user(*, user: User, order_id: uuid.UUID) -> DeliveryTracking:
     """The tracking of the caller's order with its timeline; NotFound when the order is not
     theirs or has no tracking yet."""
     tracking = (

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from accounts.models import Address, User
 from accounts.selectors import address_get_for_user
-from accounts.services import notification_create
+from accounts.services.notifications import notification_create
 from accounts.webhooks.services import webhook_event_emit
 from config.errors import Conflict, NotFound, ValidationFailed
 from orders.models import (
@@ -49,7 +50,7 @@ class OrderLine:
     quantity: int
 
 
-def _address_snapshot(address) -> dict:
+def _address_snapshot(address: Address) -> dict:
     return {
         "id": str(address.id),
         "label": address.label,
@@ -121,7 +122,7 @@ def _order_total_cents(lines: list[OrderLine], products: dict[str, Product]) -> 
 
 
 @transaction.atomic
-def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order:
+def order_place(*, user: User, lines: list[OrderLine], address_id: uuid.UUID) -> Order:
     """Place an order, taking stock for every line or for none.
 
     Each line takes stock with a guarded UPDATE inside one transaction; lines go in sku
@@ -172,7 +173,7 @@ def order_place(*, user, lines: list[OrderLine], address_id: uuid.UUID) -> Order
 
 
 @transaction.atomic
-def order_cancel(*, user, order_id: uuid.UUID) -> Order:
+def order_cancel(*, user: User, order_id: uuid.UUID) -> Order:
     """Cancel the caller's placed order and give its stock back.
 
     The guarded `placed → cancelled` UPDATE has exactly one winner among concurrent calls,

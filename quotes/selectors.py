@@ -1,5 +1,7 @@
 """Reads of credit schedules and quotes; a quote of someone else never leaves here."""
 
+import uuid
+
 from config.errors import ServiceUnavailable
 from quotes.identity import Caller, caller_owner_q
 from quotes.models import CreditSchedule, Quote
@@ -15,7 +17,7 @@ def credit_schedule_active() -> CreditSchedule:
     return schedule
 
 
-def quote_get_for_caller(*, quote_id, caller: Caller) -> Quote | None:
+def quote_get_for_caller(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote | None:
     """The quote if the caller may see it (owner by token, or same session id), else None."""
     try:
         # get(), not first(): a primary-key lookup needs no ORDER BY compiled and sent

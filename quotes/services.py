@@ -1,6 +1,7 @@
 """Writes of credit schedules and quotes: publish, create, use exactly once, expire, cleanup."""
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -115,14 +116,14 @@ def quote_create(
     )
 
 
-def _visible_quote_or_404(*, quote_id, caller: Caller) -> Quote:
+def _visible_quote_or_404(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote:
     quote = quote_get_for_caller(quote_id=quote_id, caller=caller)
     if quote is None:
         raise NotFound("Quote not found.")
     return quote
 
 
-def quote_use(*, quote_id, caller: Caller) -> Quote:
+def quote_use(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote:
     """Mark the quote used. Exactly one of any number of concurrent calls wins.
 
     One guarded UPDATE (visible to the caller, status active, not expired) decides; the
@@ -160,7 +161,7 @@ def quote_use(*, quote_id, caller: Caller) -> Quote:
     raise Conflict("The quote changed while using it; try again.", code="quote_conflict")
 
 
-def quote_expire(*, quote_id, caller: Caller) -> Quote:
+def quote_expire(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote:
     """Expire an active quote now (idempotent for an expired one; 409 for a used one)."""
     Quote.objects.filter(caller_owner_q(caller)).filter(
         pk=quote_id, status=QuoteStatus.ACTIVE

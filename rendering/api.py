@@ -17,13 +17,13 @@ from rendering.selectors import (
     shop_get_for_user,
     shop_usage_today,
 )
-from rendering.services import (
-    render_job_create,
+from rendering.services.render_jobs import render_job_create
+from rendering.services.room_sessions import (
     room_session_confirm,
     room_session_create,
     room_session_set_cleaned,
-    shop_create,
 )
+from rendering.services.shops import shop_create
 from uploads.storage import signed_read_url, signed_upload
 
 

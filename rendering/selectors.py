@@ -1,15 +1,17 @@
 """Reads of rendering data, scoped to the caller: someone else's rows are never returned."""
 
+import uuid
 from typing import Any
 
 from django.db.models import Count
 
+from accounts.models import User
 from config.errors import NotFound
 from rendering.models import RenderJob, RenderJobStatus, RoomSession, Shop, UsageDaily
 from rendering.quota import quota_day, quota_resets_at
 
 
-def shop_get_for_user(*, user, shop_id) -> Shop:
+def shop_get_for_user(*, user: User, shop_id: uuid.UUID | str) -> Shop:
     """The user's shop; NotFound for an unknown id or someone else's shop."""
     shop = Shop.objects.filter(pk=shop_id, owner_id=user.pk).first()
     if shop is None:
@@ -17,7 +19,9 @@ def shop_get_for_user(*, user, shop_id) -> Shop:
     return shop
 
 
-def room_session_get_for_user(*, user, room_session_id, shop_id=None) -> RoomSession:
+def room_session_get_for_user(
+    *, user: User, room_session_id: uuid.UUID | str, shop_id: uuid.UUID | str | None = None
+) -> RoomSession:
     """A room session of one of the user's shops (of `shop_id` when given); else NotFound."""
     sessions = RoomSession.objects.select_related("shop").filter(
         pk=room_session_id, shop__owner_id=user.pk
@@ -30,7 +34,7 @@ def room_session_get_for_user(*, user, room_session_id, shop_id=None) -> RoomSes
     return session
 
 
-def render_job_get_for_user(*, user, render_job_id) -> RenderJob:
+def render_job_get_for_user(*, user: User, render_job_id: uuid.UUID | str) -> RenderJob:
     job = RenderJob.objects.filter(pk=render_job_id, shop__owner_id=user.pk).first()
     if job is None:
         raise NotFound("No such render.")

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from config.job_lease import LeaseHeld
-from rendering.services import render_job_run
+from rendering.services.render_jobs import render_job_run
 
 # Retries while another attempt holds the job: each waits for that lease to end.
 LEASE_RETRIES = 5

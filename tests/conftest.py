@@ -9,7 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 
 TEST_PASSWORD = "correct-horse-battery-staple-42"
 

@@ -1,40 +1,30 @@
 """HTTP endpoints of uploads: upload, read and delete by id, and the local signed-URL target."""
 
-import mimetypes
-import tempfile
-
 from django.conf import settings
-from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import content_disposition_header, parse_etags
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttling import UploadThrottle
-from config.errors import NotFound, ValidationFailed, error_body
+from config.errors import ValidationFailed, error_body
 from config.idempotency import idempotent
 from config.serializers import StrictInputSerializer
-from uploads.handlers import SizeLimitUploadHandler, content_length_too_large, too_large
+from uploads.handlers import UploadMultiPartParser, content_length_too_large, too_large
 from uploads.selectors import upload_get_for_user
-from uploads.services import upload_create, upload_create_anonymous, upload_delete
-from uploads.storage import (
-    is_cloud_storage,
-    signed_read_url,
-    signed_token_check,
-    storage_open,
-    storage_save,
+from uploads.services import (
+    signed_object_put,
+    upload_create,
+    upload_create_anonymous,
+    upload_delete,
 )
-
-STREAM_CHUNK_BYTES = 64 * 1024
-# The bytes served from this API are user content: never let a browser run them.
-USER_CONTENT_CSP = "default-src 'none'; sandbox"
+from uploads.serving import signed_object_serve, upload_serve
+from uploads.storage import signed_read_url, signed_token_check
 
 
 class CanUpload(permissions.BasePermission):
@@ -70,7 +60,8 @@ class UploadCreateApi(APIView):
 
     permission_classes = [CanUpload]
     throttle_classes = [UploadThrottle]
-    parser_classes = [MultiPartParser]
+    # Refuses an oversized body before parsing it, and cuts off one that lies about its size.
+    parser_classes = [UploadMultiPartParser]
 
     class InputSerializer(StrictInputSerializer):
         file = serializers.FileField(allow_empty_file=True, use_url=False)
@@ -80,21 +71,6 @@ class UploadCreateApi(APIView):
     @extend_schema(
         request={"multipart/form-data": InputSerializer}, responses={201: UploadOutputSerializer}
     )
-    def initial(self, request, *args, **kwargs):
-        """After authentication, permission and rate checks, and before anything parses the
-        body (the Idempotency-Key fingerprint does, ahead of the handler)."""
-        super().initial(request, *args, **kwargs)
-        # Refuse on the declared length before a byte of the body is parsed; the handler
-        # below cuts off bodies that lie or don't declare one.
-        if content_length_too_large(request.META):
-            raise too_large()
-        django_request = request._request
-        django_request.upload_handlers = [
-            SizeLimitUploadHandler(django_request),
-            MemoryFileUploadHandler(django_request),
-            TemporaryFileUploadHandler(django_request),
-        ]
-
     @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -119,37 +95,10 @@ class FileDetailApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
     def get(self, request, file_id):
         upload = upload_get_for_user(user=request.user, upload_id=file_id)
-        if is_cloud_storage():
-            redirect = HttpResponseRedirect(signed_read_url(upload.key, request=request))
-            redirect["Cache-Control"] = "private, no-store"
-            return redirect
-        etag = f'"{upload.sha256}"'
-        if_none_match = request.headers.get("If-None-Match")
-        response: HttpResponse | FileResponse
-        if if_none_match and (etag in parse_etags(if_none_match) or if_none_match.strip() == "*"):
-            response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
-        else:
-            try:
-                fileobj = storage_open(upload.key)
-            except FileNotFoundError:
-                raise NotFound("The file's bytes are gone.") from None
-            response = FileResponse(fileobj, content_type=upload.content_type)
-            response["Content-Length"] = str(upload.size_bytes)
-            # None only for an empty filename, which sanitize_filename never stores.
-            disposition = content_disposition_header(as_attachment=False, filename=upload.filename)
-            if disposition:
-                response["Content-Disposition"] = disposition
-            response["Content-Security-Policy"] = USER_CONTENT_CSP
-        response["ETag"] = etag
-        response["Cache-Control"] = "private, max-age=0, must-revalidate"
-        return response
+        return upload_serve(upload=upload, request=request)
 
     @extend_schema(responses={204: None})
     def delete(self, request, file_id):
-        if not request.user.is_authenticated:
-            # Anonymous callers own nothing; a system-user file is still not theirs.
-            upload_get_for_user(user=request.user, upload_id=file_id)
-            raise NotFound("No such file.")
         upload_delete(user=request.user, upload_id=file_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -171,15 +120,7 @@ class SignedObjectView(View):
 
     def get(self, request, key):
         signed_token_check(token=request.GET.get("token", ""), key=key, method="GET")
-        try:
-            fileobj = storage_open(key)
-        except FileNotFoundError:
-            raise NotFound("No such object.") from None
-        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        response = FileResponse(fileobj, content_type=content_type)
-        response["Content-Security-Policy"] = USER_CONTENT_CSP
-        response["Cache-Control"] = "private, max-age=0"
-        return response
+        return signed_object_serve(key=key)
 
     def head(self, request, key):
         return self.get(request, key)
@@ -195,14 +136,7 @@ class SignedObjectView(View):
             )
         if content_length_too_large(request.META):
             raise too_large()
-        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as body:
-            received = 0
-            while chunk := request.read(STREAM_CHUNK_BYTES):
-                received += len(chunk)
-                if received > settings.MAX_UPLOAD_BYTES:
-                    raise too_large()
-                body.write(chunk)
-            if received == 0:
-                raise ValidationFailed("The body is empty.", code="empty_body")
-            storage_save(key, body, content_type=signed_type or "application/octet-stream")
+        signed_object_put(
+            key=key, body=request, content_type=signed_type or "application/octet-stream"
+        )
         return HttpResponse(status=status.HTTP_200_OK)

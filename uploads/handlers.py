@@ -1,7 +1,17 @@
-"""An upload handler that stops a multipart body as soon as its files exceed the size cap."""
+"""The upload body's size cap: a handler that stops a multipart body as soon as its files
+exceed it, and the multipart parser that puts that handler first."""
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import (
+    FileUploadHandler,
+    MemoryFileUploadHandler,
+    TemporaryFileUploadHandler,
+)
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import DataAndFiles, MultiPartParser
 
 from config.body_limits import UPLOAD_PATH, body_limit, too_large_error
 from config.errors import PayloadTooLarge
@@ -42,3 +52,31 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
+
+
+class UploadMultiPartParser(MultiPartParser):
+    """The multipart parser of uploads: refuses on the declared length before a byte of the
+    body is read, then streams files through SizeLimitUploadHandler ahead of Django's
+    storing handlers. Runs whenever the body is first parsed, whoever asks (the
+    Idempotency-Key fingerprint or the view's serializer)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context["request"]
+        if content_length_too_large(request.META):
+            raise too_large()
+        handlers = [
+            SizeLimitUploadHandler(request),
+            MemoryFileUploadHandler(request),
+            TemporaryFileUploadHandler(request),
+        ]
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        # DRF's own charset rule (get_encoding is newer than the stubs).
+        encoding = parsers.get_encoding(parser_context)  # type: ignore[attr-defined]
+        try:
+            parser = DjangoMultiPartParser(meta, stream, handlers, encoding)
+            data, files = parser.parse()
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {exc}") from None
+        return DataAndFiles(data, files)

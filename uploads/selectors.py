@@ -1,14 +1,18 @@
 """Permission-scoped reads of uploaded files."""
 
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 
+from accounts.models import SYSTEM_USER_EMAIL, User
 from config.errors import NotFound
 from uploads.models import UploadedFile
 
-SYSTEM_USER_EMAIL = "anonymous-uploads@system.atelier.invalid"
 
-
-def upload_get_for_user(*, user, upload_id) -> UploadedFile:
+def upload_get_for_user(
+    *, user: User | AnonymousUser | None, upload_id: uuid.UUID | str
+) -> UploadedFile:
     """The file if `user` may see it: its owner, staff, or anyone for files of the system
     (anonymous-uploads) user. Anything else is NotFound, as if it did not exist."""
     visible = Q(owner__email=SYSTEM_USER_EMAIL)
@@ -19,5 +23,13 @@ def upload_get_for_user(*, user, upload_id) -> UploadedFile:
             visible |= Q(owner=user)
     upload = UploadedFile.objects.filter(visible, id=upload_id).select_related("owner").first()
     if upload is None:
+        raise NotFound("No such file.")
+    return upload
+
+
+def upload_get_own(*, user: User, upload_id: uuid.UUID | str) -> UploadedFile:
+    """The caller's own upload; anyone else's (even one staff could read) is NotFound."""
+    upload = upload_get_for_user(user=user, upload_id=upload_id)
+    if upload.owner_id != user.pk:
         raise NotFound("No such file.")
     return upload

@@ -4,21 +4,34 @@ import functools
 import hashlib
 import logging
 import re
+import tempfile
 import unicodedata
+import uuid
 from datetime import timedelta
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import File
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import SYSTEM_USER_EMAIL, User
+from accounts.services.auth import system_user_get_or_create
 from config.cleanup import in_batches
-from config.errors import Forbidden, PayloadTooLarge, UnsupportedMediaType
+from config.errors import (
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from config.transactions import on_rollback
+from uploads.handlers import too_large
 from uploads.models import UploadedFile
-from uploads.selectors import SYSTEM_USER_EMAIL, upload_get_for_user
+from uploads.selectors import upload_get_for_user
 from uploads.storage import (
     UPLOADS_PREFIX,
     storage_delete,
@@ -33,27 +46,15 @@ logger = logging.getLogger(__name__)
 
 FILENAME_MAX_CHARS = 255
 HASH_CHUNK_BYTES = 1024 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
 CLEANUP_BATCH = 500
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^\w.\- ()]+")
 
 
-def system_user_get_or_create():
-    """The inactive owner of anonymous uploads; created once, can never log in.
+class Readable(Protocol):
+    """A body read in chunks (an HttpRequest, a file)."""
 
-    Idempotent under concurrency: the unique email makes a racing second insert fail
-    and read the winner's row instead.
-    """
-    User = get_user_model()
-    user, _ = User.objects.get_or_create(
-        email=SYSTEM_USER_EMAIL,
-        defaults={
-            "name": "Anonymous uploads",
-            "is_active": False,
-            "is_staff": False,
-            "password": make_password(None),
-        },
-    )
-    return user
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 def sanitize_filename(name: str, *, ext: str) -> str:
@@ -72,7 +73,7 @@ def sanitize_filename(name: str, *, ext: str) -> str:
     return name
 
 
-def _measure(fileobj) -> tuple[int, str]:
+def _measure(fileobj: File) -> tuple[int, str]:
     """(size in bytes, sha256 hex) read in chunks, never the whole file in memory."""
     digest = hashlib.sha256()
     size = 0
@@ -84,7 +85,7 @@ def _measure(fileobj) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
+def upload_create(*, owner: User, fileobj: File, filename: str) -> UploadedFile:
     """Validate `fileobj` by its bytes, store it under a fresh key and record it.
 
     Nothing is left behind on failure: the object is written only after validation, and
@@ -120,17 +121,39 @@ def upload_create(*, owner, fileobj, filename: str) -> UploadedFile:
     return upload
 
 
-def upload_create_anonymous(*, fileobj, filename: str) -> UploadedFile:
+def upload_create_anonymous(*, fileobj: File, filename: str) -> UploadedFile:
     """An upload without an account, owned by the system user (ANONYMOUS_UPLOADS)."""
     return upload_create(owner=system_user_get_or_create(), fileobj=fileobj, filename=filename)
 
 
-def upload_delete(*, user, upload_id) -> None:
-    """Delete a file (its owner, or staff): row and object, for every instance at once."""
+def upload_delete(*, user: User | AnonymousUser, upload_id: uuid.UUID | str) -> None:
+    """Delete a file (its owner, or staff): row and object, for every instance at once.
+    Anonymous callers own nothing (a system-user file is still not theirs): NotFound."""
+    if not user.is_authenticated:
+        raise NotFound("No such file.")
     upload = upload_get_for_user(user=user, upload_id=upload_id)
     if upload.owner_id != user.pk and not user.is_staff:
         raise Forbidden("Only the owner can delete this file.")
     upload_purge(upload=upload)
+
+
+def signed_object_put(*, key: str, body: Readable, content_type: str) -> str:
+    """Write the bytes read from `body` under `key`, once (the local signed-URL PUT).
+
+    Spooled to memory, then disk, in chunks, never the whole body in memory; refused with
+    413 as soon as it passes MAX_UPLOAD_BYTES and 400 empty_body when there is none. An
+    existing object is never overwritten (storage_save raises StorageKeyExists).
+    """
+    with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as spool:
+        received = 0
+        while chunk := body.read(STREAM_CHUNK_BYTES):
+            received += len(chunk)
+            if received > settings.MAX_UPLOAD_BYTES:
+                raise too_large()
+            spool.write(chunk)
+        if received == 0:
+            raise ValidationFailed("The body is empty.", code="empty_body")
+        return storage_save(key, spool, content_type=content_type)
 
 
 def upload_purge(*, upload: UploadedFile) -> bool:
@@ -155,7 +178,7 @@ def anonymous_upload_cleanup() -> dict[str, int]:
     cutoff = timezone.now() - settings.ANONYMOUS_UPLOAD_RETENTION
     objects = 0
 
-    def delete_batch(batch) -> int:
+    def delete_batch(batch: QuerySet[UploadedFile]) -> int:
         nonlocal objects
         rows = 0
         for pk, key in batch.values_list("pk", "key"):

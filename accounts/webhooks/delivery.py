@@ -18,7 +18,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook as SignatureScheme
 
 from accounts.models import User
-from accounts.services import notification_create
+from accounts.services.notifications import notification_create
 from accounts.webhooks.models import (
     Webhook,
     WebhookDelivery,

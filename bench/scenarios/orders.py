@@ -9,7 +9,7 @@ TIMELINE_EVENTS = 6
 
 
 def run(bench) -> None:
-    from accounts.services import address_create
+    from accounts.services.addresses import address_create
     from orders.models import Product
     from orders.services import OrderLine, order_place, tracking_event_add
 

@@ -33,7 +33,8 @@ def _fixtures(bench):
     from rendering.keys import room_upload_key
     from rendering.models import UsageDaily
     from rendering.quota import quota_day
-    from rendering.services import room_session_confirm, room_session_create, shop_create
+    from rendering.services.room_sessions import room_session_confirm, room_session_create
+    from rendering.services.shops import shop_create
     from uploads.services import upload_create
     from uploads.storage import storage_save
 

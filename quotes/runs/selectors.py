@@ -1,7 +1,7 @@
 """Reads of quote runs; a run of someone else, or past retention, never leaves here."""
 
+import uuid
 from collections.abc import Mapping
-from uuid import UUID
 
 from django.db import connection
 
@@ -9,7 +9,7 @@ from quotes.identity import Caller, caller_owner_q
 from quotes.runs.models import QuoteRun
 
 
-def quote_run_get_for_caller(*, run_id, caller: Caller) -> QuoteRun | None:
+def quote_run_get_for_caller(*, run_id: uuid.UUID | str, caller: Caller) -> QuoteRun | None:
     """The run if it is within retention and the caller may see it (owner by token, or
     same session id), else None."""
     return QuoteRun.objects.live().filter(caller_owner_q(caller), pk=run_id).first()
@@ -19,7 +19,7 @@ def quote_run_get_for_caller(*, run_id, caller: Caller) -> QuoteRun | None:
 NEWS_CHUNK = 900
 
 
-def quote_run_news(*, seen: Mapping[UUID, int]) -> dict[UUID, int | None]:
+def quote_run_news(*, seen: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, int | None]:
     """Of the runs in `seen` (run id -> the seq a reader has), those with news: their
     last_event_id when past the seq given, None when the run is gone or past retention.
     Runs without news are absent.
@@ -42,7 +42,7 @@ def quote_run_news(*, seen: Mapping[UUID, int]) -> dict[UUID, int | None]:
             cursor.execute(sql, [list(seen), list(seen.values()), *live_params])
             return dict(cursor.fetchall())
     ids = list(seen)
-    found: dict[UUID, int] = {}
+    found: dict[uuid.UUID, int] = {}
     for start in range(0, len(ids), NEWS_CHUNK):
         chunk = live.filter(pk__in=ids[start : start + NEWS_CHUNK])
         found.update((row["id"], row["last_event_id"]) for row in chunk)

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import uuid
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -15,6 +16,7 @@ from config.errors import ValidationFailed
 from config.job_lease import LeaseHeld, lease_until
 from config.queue import enqueue_on_commit
 from quotes.identity import Caller, owner_session_id
+from quotes.models import CreditSchedule
 from quotes.runs.events import run_event_append
 from quotes.runs.models import QuoteRun, QuoteRunEvent, QuoteRunEventType, QuoteRunStatus
 from quotes.runs.providers import ProviderError, provider_get, providers_enabled
@@ -34,7 +36,7 @@ def quote_run_create(
     session_id: str | None,
     files: list[dict],
     ops: dict,
-    schedule,
+    schedule: CreditSchedule,
     providers: list[str] | None = None,
 ) -> QuoteRun:
     """Store a processing run (owned by the caller's user and/or session id) priced against
@@ -83,7 +85,7 @@ def quote_run_create(
     return run
 
 
-def quote_run_fail_unqueued(*, run_id) -> None:
+def quote_run_fail_unqueued(*, run_id: uuid.UUID | str) -> None:
     """End a run whose task the broker refused: its terminal event, appended once."""
     run_event_append(
         run_id=run_id,
@@ -94,7 +96,7 @@ def quote_run_fail_unqueued(*, run_id) -> None:
     )
 
 
-def quote_run_claim(*, run_id) -> QuoteRun | None:
+def quote_run_claim(*, run_id: uuid.UUID | str) -> QuoteRun | None:
     """Take the run for one attempt of its workflow: attempts + 1, claimed until now +
     JOB_LEASE_S, if it is processing and unclaimed or its last lease expired (its worker
     died). One guarded UPDATE: of concurrent deliveries exactly one gets the attempt.
@@ -129,7 +131,7 @@ def quote_run_claim(*, run_id) -> QuoteRun | None:
     return None
 
 
-def quote_run_execute(*, run_id) -> QuoteRun | None:
+def quote_run_execute(*, run_id: uuid.UUID | str) -> QuoteRun | None:
     """Ask each provider of the run for an offer, then end the run; returns the run.
 
     Idempotent and resumable: every step appends its event once (keyed), a provider that
@@ -182,7 +184,7 @@ def quote_run_execute(*, run_id) -> QuoteRun | None:
     return run
 
 
-def _provider_outcomes(run_id) -> dict[str, QuoteRunEvent]:
+def _provider_outcomes(run_id: uuid.UUID) -> dict[str, QuoteRunEvent]:
     """provider name -> its provider.quote or provider.failed event."""
     events = QuoteRunEvent.objects.filter(
         run_id=run_id,

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Address
-from accounts.services import address_create
+from accounts.services.addresses import address_create
 from tests.concurrency import fire_concurrently
 from tests.conftest import client_for
 

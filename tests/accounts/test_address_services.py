@@ -5,7 +5,12 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Address
 from accounts.selectors import address_get_for_user
-from accounts.services import address_create, address_delete, address_set_default, address_update
+from accounts.services.addresses import (
+    address_create,
+    address_delete,
+    address_set_default,
+    address_update,
+)
 from config.errors import NotFound, ValidationFailed
 from tests.accounts.factories import AddressFactory
 

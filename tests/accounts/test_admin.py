@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from accounts.models import Address, AuthSession, RateLimitToken
 from accounts.ratelimit import rate_limit_hit
-from accounts.services import address_create, notification_create
+from accounts.services.addresses import address_create
+from accounts.services.notifications import notification_create
 from tests.conftest import client_for
 
 FIELDS = {"line1": "2 Main St", "city": "Lyon", "postal_code": "69001", "country": "FR"}

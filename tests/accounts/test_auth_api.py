@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import AuthSession, User
-from accounts.services import auth_session_cleanup
+from accounts.services.auth import auth_session_cleanup
 from accounts.tokens import token_hash
 from tests.conftest import TEST_PASSWORD, client_for
 

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import RateLimitToken
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from accounts.throttling import UserRateThrottle
 from tests.accounts.conftest import with_rates
 from tests.concurrency import fire_concurrently

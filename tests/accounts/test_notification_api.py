@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.services import notification_create
+from accounts.services.notifications import notification_create
 
 
 @pytest.mark.django_db

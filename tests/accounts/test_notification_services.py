@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import Notification
-from accounts.services import (
+from accounts.services.notifications import (
     notification_create,
     notification_mark_all_read,
     notification_mark_read,

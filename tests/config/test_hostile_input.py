@@ -22,9 +22,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from orders.services import OrderLine, order_place, tracking_event_add
-from rendering.services import render_job_create
+from rendering.services.render_jobs import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.hostile import (
     FAMILIES,

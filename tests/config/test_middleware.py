@@ -4,7 +4,7 @@ import pytest
 from django.core.checks import run_checks
 from django.test import Client
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from tests.conftest import TEST_PASSWORD
 
 

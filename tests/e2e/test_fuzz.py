@@ -16,10 +16,10 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from orders.services import OrderLine, order_place, tracking_event_add
 from quotes.models import DEFAULT_SCHEDULE_OPS
-from rendering.services import render_job_create
+from rendering.services.render_jobs import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.hostile import api_error_problem
 from tests.orders.factories import ProductFactory

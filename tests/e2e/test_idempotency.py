@@ -4,7 +4,7 @@ change things once (an order, a render's quota slot, an upload), and every 2xx n
 import requests
 from django.conf import settings
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from config.models import IdempotencyKey
 from orders.models import Order, OrderItem, Product
 from rendering.models import RenderJob, RenderJobStatus, UsageDaily

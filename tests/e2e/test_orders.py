@@ -2,7 +2,7 @@
 
 import requests
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from orders.models import Product
 from tests.accounts.factories import AddressFactory
 from tests.conftest import TEST_PASSWORD

@@ -13,10 +13,10 @@ import requests
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from PIL import Image
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from rendering.models import RenderJob, RenderJobStatus, UsageDaily
 from rendering.quota import quota_day
-from rendering.services import room_session_confirm
+from rendering.services.room_sessions import room_session_confirm
 from tests.e2e.harness import free_port
 from tests.rendering.factories import (
     RoomSessionFactory,

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import requests
 
 from accounts.models import User
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from tests.uploads.gcs_emulator import gcs_settings, service_account_json
 from tests.uploads.images import jpeg_bytes, png_bytes
 

@@ -8,7 +8,7 @@ import time
 import requests
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from accounts.services import auth_session_create
+from accounts.services.auth import auth_session_create
 from accounts.webhooks.models import WebhookDelivery, WebhookEvent
 from config.models import SchedulerLease
 from tests.accounts.factories import AddressFactory

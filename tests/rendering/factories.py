@@ -9,7 +9,7 @@ from PIL import Image
 
 from rendering.keys import room_upload_key
 from rendering.models import RoomSession, Shop
-from rendering.services import room_session_confirm
+from rendering.services.room_sessions import room_session_confirm
 from uploads.services import upload_create
 from uploads.storage import storage_save
 

@@ -14,13 +14,13 @@ from config.cleanup import cleanup_run
 from config.job_lease import LeaseHeld
 from rendering.models import RenderJob, RenderJobStatus, RoomSession, UsageDaily
 from rendering.quota import quota_day, quota_reserve
-from rendering.services import (
+from rendering.services.render_jobs import (
     render_job_claim,
     render_job_complete,
     render_job_reap_stuck,
     render_job_run,
-    room_session_set_cleaned,
 )
+from rendering.services.room_sessions import room_session_set_cleaned
 from rendering.tasks import render_job_task
 from tests.rendering.factories import (
     RoomSessionFactory,

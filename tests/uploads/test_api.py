@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from accounts.models import SYSTEM_USER_EMAIL
 from tests.conftest import client_for
 from uploads.models import UploadedFile
-from uploads.selectors import SYSTEM_USER_EMAIL
 from uploads.storage import storage_exists
 
 from .factories import make_upload

@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.auth import system_user_get_or_create
 from config.cleanup import cleanup_run
 from uploads.models import UploadedFile
 from uploads.services import (
     anonymous_upload_cleanup,
     sanitize_filename,
-    system_user_get_or_create,
     upload_create,
     upload_create_anonymous,
 )

@@ -14,7 +14,7 @@ from quotes.models import Quote
 from quotes.runs.events import run_event_append
 from quotes.runs.models import QuoteRunEventType
 from quotes.services import quote_use
-from rendering.services import render_job_claim, render_job_complete, render_job_fail
+from rendering.services.render_jobs import render_job_claim, render_job_complete, render_job_fail
 from tests.accounts.factories import AddressFactory
 from tests.conftest import client_for
 from tests.e2e.harness import free_port

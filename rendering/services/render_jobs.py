@@ -1,7 +1,9 @@
-"""Rendering use cases: shops, room sessions, render jobs and their quota bookkeeping."""
+"""Render jobs: accept under the daily quota, claim, composite, complete or fail, reap."""
 
 import functools
 import logging
+import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -9,33 +11,27 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.webhooks.services import webhook_event_emit
 from config.errors import (
     Conflict,
-    NotFound,
-    PayloadTooLarge,
     TooManyRequests,
-    ValidationFailed,
 )
 from config.job_lease import LeaseHeld, lease_until
 from config.queue import BROKER_ERRORS, enqueue_on_commit
 from rendering import compositor
 from rendering.keys import (
-    legacy_url_to_key,
     render_result_key,
-    room_cleaned_key,
-    room_original_key,
-    room_upload_key,
 )
 from rendering.models import RenderJob, RenderJobStatus, RoomSession, Shop
-from rendering.quota import quota_day, quota_reserve, quota_resets_at, quota_settle, usage_count
-from uploads.selectors import upload_get_for_user
+from rendering.objects import object_read
+from rendering.quota import quota_day, quota_reserve, quota_resets_at, quota_settle
+from rendering.services.room_sessions import room_session_backfill_keys
+from uploads.selectors import upload_get_own
 from uploads.storage import (
     storage_delete,
     storage_exists,
-    storage_open,
     storage_save,
-    storage_size,
 )
 
 logger = logging.getLogger(__name__)
@@ -44,162 +40,12 @@ MAX_ERROR_CHARS = 1000
 QUEUE_DOWN_ERROR = "The render could not be queued (broker down)."
 
 
-# --- shops ----------------------------------------------------------------------------------
-
-
-def shop_create(*, owner, name: str, time_zone: str = "UTC") -> Shop:
-    """A shop owned by `owner` with the default daily quota (only staff change it); its
-    quota day runs midnight to midnight in `time_zone` (IANA name)."""
-    return Shop.objects.create(owner=owner, name=name, timezone=time_zone)
-
-
-# --- storage helpers ------------------------------------------------------------------------
-
-
-def _object_read(key: str, *, what: str) -> bytes:
-    """The object's bytes; ImageInputError when it is missing."""
-    try:
-        with storage_open(key) as handle:
-            return handle.read()
-    except FileNotFoundError as exc:
-        raise compositor.ImageInputError(f"The {what} is missing from storage.") from exc
-    except Exception as exc:
-        # django-storages signals a missing GCS object with its own exception types.
-        if not storage_exists(key):
-            raise compositor.ImageInputError(f"The {what} is missing from storage.") from exc
-        raise
-
-
-def _object_replace(key: str, data: bytes, *, content_type: str) -> str:
-    """Save under `key`, removing a leftover of an earlier attempt that never committed.
-
-    Only for keys the caller owns exclusively (a locked row), since objects are otherwise
-    never overwritten.
-    """
-    if storage_exists(key):
-        storage_delete(key)
-    return storage_save(key, ContentFile(data), content_type=content_type)
-
-
-# --- room sessions --------------------------------------------------------------------------
-
-
-def room_session_create(*, shop: Shop, created_by) -> RoomSession:
-    """A new session; the client uploads the room photo to its upload key."""
-    return RoomSession.objects.create(shop=shop, created_by=created_by)
-
-
-def room_session_backfill_keys(*, session: RoomSession) -> RoomSession:
-    """Give a legacy session (URLs only) its keys, derived from the URLs; stored once.
-
-    Idempotent and safe to race: each key is written only while it is still empty.
-    """
-    pairs = (
-        ("original_room_image_key", session.legacy_original_image_url),
-        ("cleaned_room_image_key", session.legacy_cleaned_image_url),
-    )
-    for field, url in pairs:
-        if getattr(session, field) or not url:
-            continue
-        key = legacy_url_to_key(url)
-        if key is None or not storage_exists(key):
-            continue
-        updated = RoomSession.objects.filter(pk=session.pk, **{field: ""}).update(**{field: key})
-        if updated and field == "original_room_image_key":
-            RoomSession.objects.filter(pk=session.pk, confirmed_at__isnull=True).update(
-                confirmed_at=timezone.now()
-            )
-    session.refresh_from_db()
-    return session
-
-
-def room_session_confirm(*, session: RoomSession) -> RoomSession:
-    """Take the uploaded room photo: normalize it (EXIF orientation, longest side at most
-    ROOM_IMAGE_MAX_SIDE, JPEG) and count one prep render. A second confirm changes nothing.
-
-    409 image_missing when nothing was uploaded; 400 when the upload is not an image.
-    """
-    if not session.original_room_image_key and session.legacy_original_image_url:
-        session = room_session_backfill_keys(session=session)
-        if session.original_room_image_key:
-            return session
-    with transaction.atomic():
-        # The row lock makes concurrent confirms of one session take turns.
-        locked = RoomSession.objects.select_for_update().select_related("shop").get(pk=session.pk)
-        if locked.original_room_image_key:
-            return locked
-        upload_key = room_upload_key(shop_id=locked.shop_id, session_id=locked.pk)
-        if not storage_exists(upload_key):
-            raise Conflict(
-                "Nothing was uploaded for this room session yet.",
-                code="image_missing",
-                details={"key": upload_key},
-            )
-        # A cloud signed PUT does not limit the size; check before reading it into memory.
-        if storage_size(upload_key) > settings.MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(
-                "The room photo is too large.", details={"max_bytes": settings.MAX_UPLOAD_BYTES}
-            )
-        try:
-            raw = _object_read(upload_key, what="room image")
-            jpeg, width, height = compositor.room_normalize(raw)
-        except compositor.ImageInputError as exc:
-            raise ValidationFailed(str(exc), details={"key": upload_key}) from exc
-        locked.original_room_image_key = _object_replace(
-            room_original_key(shop_id=locked.shop_id, session_id=locked.pk),
-            jpeg,
-            content_type="image/jpeg",
-        )
-        locked.width, locked.height = width, height
-        locked.confirmed_at = timezone.now()
-        locked.save(update_fields=["original_room_image_key", "width", "height", "confirmed_at"])
-        usage_count(shop_id=locked.shop_id, day=quota_day(shop=locked.shop), counter="prep_renders")
-    return locked
-
-
-def _own_upload(*, user, upload_id):
-    """The caller's own upload; anyone else's (even one staff could read) is NotFound."""
-    upload = upload_get_for_user(user=user, upload_id=upload_id)
-    if upload.owner_id != user.pk:
-        raise NotFound("No such file.")
-    return upload
-
-
-def room_session_set_cleaned(*, session: RoomSession, user, upload_id) -> RoomSession:
-    """Use the caller's upload as the session's cleaned room image; counts one cleanup.
-
-    The upload is normalized and copied under the session's own key, so the session
-    keeps working when the upload is deleted.
-    """
-    upload = _own_upload(user=user, upload_id=upload_id)
-    try:
-        raw = _object_read(upload.key, what="cleaned image")
-        jpeg, _width, _height = compositor.room_normalize(raw)
-    except compositor.ImageInputError as exc:
-        raise ValidationFailed(str(exc), details={"upload_id": str(upload_id)}) from exc
-    key = storage_save(
-        room_cleaned_key(shop_id=session.shop_id, session_id=session.pk),
-        ContentFile(jpeg),
-        content_type="image/jpeg",
-    )
-    with transaction.atomic():
-        RoomSession.objects.filter(pk=session.pk).update(cleaned_room_image_key=key)
-        usage_count(
-            shop_id=session.shop_id, day=quota_day(shop=session.shop), counter="cleanup_renders"
-        )
-    session.refresh_from_db()
-    return session
-
-
-# --- render jobs ----------------------------------------------------------------------------
-
-
 def render_job_create(
     *,
-    user,
+    user: User,
     shop: Shop,
     room_session: RoomSession,
-    product_upload_id,
+    product_upload_id: uuid.UUID | str,
     x: float,
     y: float,
     scale: float,
@@ -224,7 +70,7 @@ def render_job_create(
             "The room session has no room image yet; upload and confirm it first.",
             code="image_missing",
         )
-    product = _own_upload(user=user, upload_id=product_upload_id)
+    product = upload_get_own(user=user, upload_id=product_upload_id)
 
     day = quota_day(shop=shop)
     with transaction.atomic():
@@ -277,7 +123,7 @@ def _render_job_webhook(job: RenderJob) -> None:
     )
 
 
-def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:
+def render_job_fail(*, job_id: uuid.UUID | str, error: str, only_if: Q | None = None) -> bool:
     """Fail an unfinished job and give its slot back; True if this call did it.
 
     The guarded status change and the release share one transaction, so however many
@@ -297,7 +143,7 @@ def render_job_fail(*, job_id, error: str, only_if: Q | None = None) -> bool:
     return bool(failed)
 
 
-def render_job_claim(*, job_id) -> RenderJob | None:
+def render_job_claim(*, job_id: uuid.UUID | str) -> RenderJob | None:
     """Take the job for one attempt: queued, or running under an expired lease (its worker
     died) -> running, attempts + 1, claimed until now + JOB_LEASE_S.
 
@@ -329,7 +175,7 @@ def render_job_claim(*, job_id) -> RenderJob | None:
     return None
 
 
-def _exhausted(now) -> Q:
+def _exhausted(now: datetime) -> Q:
     """Running with every attempt used and the last lease expired: nobody will finish it."""
     return Q(
         status=RenderJobStatus.RUNNING,
@@ -345,7 +191,7 @@ def _gave_up_error(attempts: int) -> str:
     )
 
 
-def render_job_complete(*, job_id, result_key: str, attempt: int) -> bool:
+def render_job_complete(*, job_id: uuid.UUID | str, result_key: str, attempt: int) -> bool:
     """running -> completed and the reservation becomes a used render, exactly once, and
     only for the attempt that holds the job (a newer attempt supersedes an older one)."""
     with transaction.atomic():
@@ -363,7 +209,7 @@ def render_job_complete(*, job_id, result_key: str, attempt: int) -> bool:
     return bool(completed)
 
 
-def render_job_run(*, job_id) -> str:
+def render_job_run(*, job_id: uuid.UUID | str) -> str:
     """Claim, composite and complete one attempt of a job; returns what happened.
 
     Idempotent: a delivery that finds the job finished does nothing; one that finds it
@@ -380,10 +226,10 @@ def render_job_run(*, job_id) -> str:
     this_attempt = Q(attempts=attempt)
     try:
         room = compositor.image_decode(
-            _object_read(job.room_image_key, what="room image"), what="room image"
+            object_read(job.room_image_key, what="room image"), what="room image"
         )
         product = compositor.image_decode(
-            _object_read(job.product_image_key, what="product image"), what="product image"
+            object_read(job.product_image_key, what="product image"), what="product image"
         )
         result = compositor.composite(
             room, product, x=job.placement_x, y=job.placement_y, scale=job.placement_scale
@@ -456,7 +302,7 @@ def render_job_reap_stuck() -> dict[str, int]:
     return {"stuck_renders_failed": failed, "stuck_renders_requeued": requeued}
 
 
-def _render_job_requeue(job_id) -> bool:
+def _render_job_requeue(job_id: uuid.UUID | str) -> bool:
     """Publish the job's task again; a broker that is down is tried on the next round."""
     from rendering.tasks import render_job_task
 

@@ -1,30 +1,21 @@
-"""HTTP API of accounts: registration, bearer sessions, addresses, notifications (API.md)."""
+"""HTTP API of users and their bearer sessions: register, login/logout, me, password,
+session list (API.md)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.countries import COUNTRY_CODES
 from accounts.selectors import (
-    address_get_for_user,
-    address_list_for_user,
     auth_session_list_for_user,
-    notification_list_for_user,
 )
-from accounts.services import (
-    address_create,
-    address_delete,
-    address_set_default,
-    address_update,
+from accounts.services.auth import (
     auth_login,
     auth_session_create,
     auth_session_delete,
     auth_session_delete_all,
     auth_session_delete_for_user,
-    notification_mark_all_read,
-    notification_mark_read,
     user_password_change,
     user_register,
 )
@@ -41,7 +32,6 @@ from config.pagination import CursorPagination, paginated_response
 from config.serializers import StrictInputSerializer
 
 PASSWORD_MAX_CHARS = 1024  # hashing a megabyte-long "password" is a denial of service
-TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
 class UserSerializer(serializers.Serializer):
@@ -67,9 +57,6 @@ def login_response(session, token: str, status_code: int = status.HTTP_200_OK) -
 
 def request_user_agent(request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")
-
-
-# --- Users and sessions -------------------------------------------------------------------
 
 
 class UserRegisterApi(APIView):
@@ -210,144 +197,3 @@ class AuthSessionDeleteApi(APIView):
     def delete(self, request, session_id):
         auth_session_delete_for_user(user=request.user, session_id=session_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- Addresses ----------------------------------------------------------------------------
-
-
-class AddressOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    # A declared field (the metaclass takes it out of the class), not Field.label.
-    label = serializers.CharField()  # type: ignore[assignment]
-    line1 = serializers.CharField()
-    line2 = serializers.CharField()
-    city = serializers.CharField()
-    postal_code = serializers.CharField()
-    country = serializers.CharField()
-    is_default = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-
-
-class AddressInputSerializer(StrictInputSerializer):
-    # A declared field (the metaclass takes it out of the class), not Field.label.
-    label = serializers.CharField(max_length=60, required=False, allow_blank=True)  # type: ignore[assignment]
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(min_length=2, max_length=2)
-    is_default = serializers.BooleanField(required=False)
-
-    def validate_country(self, value: str) -> str:
-        if value.upper() not in COUNTRY_CODES:
-            raise serializers.ValidationError("Use an ISO 3166-1 alpha-2 code, e.g. FR.")
-        return value.upper()
-
-
-class AddressListCreateApi(APIView):
-    permission_classes = [IsAuthenticated]
-    pagination_class = CursorPagination
-
-    @extend_schema(responses=AddressOutputSerializer(many=True))
-    def get(self, request):
-        addresses = address_list_for_user(user=request.user)
-        return paginated_response(
-            request=request, view=self, queryset=addresses, serializer_class=AddressOutputSerializer
-        )
-
-    @extend_schema(request=AddressInputSerializer, responses={201: AddressOutputSerializer})
-    @idempotent
-    def post(self, request):
-        serializer = AddressInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        address = address_create(user=request.user, **serializer.validated_data)
-        return Response(AddressOutputSerializer(address).data, status=status.HTTP_201_CREATED)
-
-
-class AddressDetailApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(responses=AddressOutputSerializer)
-    def get(self, request, address_id):
-        address = address_get_for_user(user=request.user, address_id=address_id)
-        return Response(AddressOutputSerializer(address).data)
-
-    @extend_schema(request=AddressInputSerializer, responses=AddressOutputSerializer)
-    def patch(self, request, address_id):
-        serializer = AddressInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        address = address_update(
-            user=request.user, address_id=address_id, **serializer.validated_data
-        )
-        return Response(AddressOutputSerializer(address).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, address_id):
-        address_delete(user=request.user, address_id=address_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AddressSetDefaultApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=None, responses=AddressOutputSerializer)
-    @idempotent
-    def post(self, request, address_id):
-        address = address_set_default(user=request.user, address_id=address_id)
-        return Response(AddressOutputSerializer(address).data)
-
-
-# --- Notifications ------------------------------------------------------------------------
-
-
-class NotificationOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    kind = serializers.CharField()
-    title = serializers.CharField()
-    body = serializers.CharField()
-    # A declared field (the metaclass takes it out of the class), not Serializer.data.
-    data = serializers.JSONField()  # type: ignore[assignment]
-    created_at = serializers.DateTimeField()
-    read_at = serializers.DateTimeField(allow_null=True)
-
-
-class NotificationListApi(APIView):
-    permission_classes = [IsAuthenticated]
-    pagination_class = CursorPagination
-
-    @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="Only unread ones.")],
-        responses=NotificationOutputSerializer(many=True),
-    )
-    def get(self, request):
-        unread = request.query_params.get("unread", "").strip().lower() in TRUE_VALUES
-        notifications = notification_list_for_user(user=request.user, unread=unread)
-        return paginated_response(
-            request=request,
-            view=self,
-            queryset=notifications,
-            serializer_class=NotificationOutputSerializer,
-        )
-
-
-class NotificationReadApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=None, responses=NotificationOutputSerializer)
-    @idempotent
-    def post(self, request, notification_id):
-        notification = notification_mark_read(user=request.user, notification_id=notification_id)
-        return Response(NotificationOutputSerializer(notification).data)
-
-
-class NotificationReadAllApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    class OutputSerializer(serializers.Serializer):
-        marked_read = serializers.IntegerField()
-
-    @extend_schema(request=None, responses=OutputSerializer)
-    @idempotent
-    def post(self, request):
-        marked = notification_mark_all_read(user=request.user)
-        return Response(self.OutputSerializer({"marked_read": marked}).data)

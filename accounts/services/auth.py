@@ -1,26 +1,23 @@
-"""Account use cases: registration, sessions (login/logout), passwords, addresses, notifications."""
+"""Users and their sessions: registration, login/logout, passwords, session cleanup, and the
+system user that owns anonymous uploads."""
 
 import uuid
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Address, AuthSession, Notification, User
-from accounts.selectors import address_get_for_user
+from accounts.models import SYSTEM_USER_EMAIL, AuthSession, User
 from accounts.tokens import TOKEN_PREFIX_CHARS, token_generate, token_hash
 from config.cleanup import delete_in_batches
 from config.errors import InvalidCredentials, NotFound, ValidationFailed
 
 USER_AGENT_MAX_CHARS = 256
 AUTH_SESSION_CLEANUP_BATCH_SIZE = 5000
-ADDRESS_FIELDS = ("label", "line1", "line2", "city", "postal_code", "country")
-
-
-# --- Users and sessions -------------------------------------------------------------------
 
 
 def _check_password_strength(*, password: str, user: User) -> None:
@@ -49,6 +46,24 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
             return User.objects.create_user(email=email, password=password, name=name)
     except IntegrityError:
         raise taken from None
+
+
+def system_user_get_or_create() -> User:
+    """The inactive owner of anonymous uploads; created once, can never log in.
+
+    Idempotent under concurrency: the unique email makes a racing second insert fail
+    and read the winner's row instead.
+    """
+    user, _ = User.objects.get_or_create(
+        email=SYSTEM_USER_EMAIL,
+        defaults={
+            "name": "Anonymous uploads",
+            "is_active": False,
+            "is_staff": False,
+            "password": make_password(None),
+        },
+    )
+    return user
 
 
 @transaction.atomic
@@ -131,124 +146,3 @@ def auth_session_cleanup() -> dict[str, int]:
     expired = AuthSession.objects.filter(expires_at__lte=timezone.now())
     deleted = delete_in_batches(expired, batch_size=AUTH_SESSION_CLEANUP_BATCH_SIZE)
     return {"expired_sessions_deleted": deleted[AuthSession._meta.label]}
-
-
-# --- Addresses ----------------------------------------------------------------------------
-# Every write locks the owner's row first, so writes of one user's addresses run one at a
-# time: concurrent creates, set-defaults and deletes always leave exactly one default. FOR
-# NO KEY UPDATE, so inserts elsewhere referencing the user (orders, sessions) don't wait.
-
-
-def _lock_user(user: User) -> None:
-    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").get()
-
-
-def _make_default(address: Address) -> None:
-    # Unset first: the partial unique index allows one default per user at every moment.
-    Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(
-        is_default=False
-    )
-    if not address.is_default:
-        address.is_default = True
-        Address.objects.filter(pk=address.pk).update(is_default=True)
-
-
-@transaction.atomic
-def address_create(
-    *,
-    user: User,
-    line1: str,
-    city: str,
-    postal_code: str,
-    country: str,
-    label: str = "",
-    line2: str = "",
-    is_default: bool = False,
-) -> Address:
-    """Add an address; the user's first address, or one asked to be, becomes the default."""
-    _lock_user(user)
-    first = not Address.objects.filter(user=user).exists()
-    address = Address.objects.create(
-        user=user,
-        label=label,
-        line1=line1,
-        line2=line2,
-        city=city,
-        postal_code=postal_code,
-        country=country.upper(),
-    )
-    if first or is_default:
-        _make_default(address)
-    return address
-
-
-@transaction.atomic
-def address_update(*, user: User, address_id: uuid.UUID, **fields) -> Address:
-    """Change fields of the user's address; `is_default=True` makes it the default. The
-    default cannot be unset directly (another address must become the default instead)."""
-    _lock_user(user)
-    address = address_get_for_user(user=user, address_id=address_id)
-    is_default = fields.pop("is_default", None)
-    if is_default is False and address.is_default:
-        raise ValidationFailed(
-            "Make another address the default instead.",
-            details={"is_default": ["A user with addresses always has one default."]},
-        )
-    changed = [name for name in ADDRESS_FIELDS if name in fields]
-    for name in changed:
-        value = fields[name]
-        setattr(address, name, value.upper() if name == "country" else value)
-    if changed:
-        address.save(update_fields=changed)
-    if is_default:
-        _make_default(address)
-    return address
-
-
-@transaction.atomic
-def address_set_default(*, user: User, address_id: uuid.UUID) -> Address:
-    """Make the address the user's only default, whatever else runs concurrently."""
-    _lock_user(user)
-    address = address_get_for_user(user=user, address_id=address_id)
-    _make_default(address)
-    return address
-
-
-@transaction.atomic
-def address_delete(*, user: User, address_id: uuid.UUID) -> None:
-    """Delete the address; if it was the default, the newest remaining one becomes it."""
-    _lock_user(user)
-    address = address_get_for_user(user=user, address_id=address_id)
-    was_default = address.is_default
-    address.delete()
-    if was_default:
-        newest = Address.objects.filter(user=user).order_by("-created_at", "-pk").first()
-        if newest is not None:
-            _make_default(newest)
-
-
-# --- Notifications ------------------------------------------------------------------------
-
-
-def notification_create(
-    *, user: User, kind: str, title: str, body: str, data: dict | None = None
-) -> Notification:
-    """Leave a message for `user` (other apps call this, e.g. on order status changes)."""
-    return Notification.objects.create(
-        user=user, kind=kind, title=title, body=body, data=data or {}
-    )
-
-
-def notification_mark_read(*, user: User, notification_id: uuid.UUID) -> Notification:
-    """Mark one of the user's notifications read; read_at keeps the first reading time."""
-    notifications = Notification.objects.filter(user=user, pk=notification_id)
-    notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
-    notification = notifications.first()
-    if notification is None:
-        raise NotFound("No such notification.")
-    return notification
-
-
-def notification_mark_all_read(*, user: User) -> int:
-    """Mark every unread notification of the user read; returns how many changed."""
-    return Notification.objects.filter(user=user).unread().update(read_at=timezone.now())

@@ -1,0 +1,1 @@
+"""HTTP API of accounts (API.md), one module per concept: auth, addresses, notifications."""

@@ -1,0 +1,1 @@
+"""Rendering use cases, one module per concept: shops, room sessions, render jobs."""
