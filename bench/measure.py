@@ -115,7 +115,8 @@ def process_group_cpu_s(pgid: int) -> float:
     return total / ticks
 
 
-def _psql_args(url: str) -> list[str]:
+def psql_args(url: str) -> list[str]:
+    """psql/pgbench connection options of a postgres:// URL."""
     parts = urlsplit(url)
     return [
         "-h",
@@ -131,7 +132,7 @@ class PgBench:
     """`pgbench -S` (select-only, scale 1) on a scratch database of the bench's server."""
 
     def __init__(self, database_url: str):
-        self.args = _psql_args(database_url)
+        self.args = psql_args(database_url)
         self.prepared = False
         self.results: dict[int, dict[str, Any]] = {}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.goals import evaluate_goals
-from bench.measure import PgBench, ensure_tools
+from bench.measure import PgBench, ensure_tools, psql_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -36,24 +36,12 @@ def _database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
-def _psql_args(url: str) -> list[str]:
-    parts = urlsplit(url)
-    return [
-        "-h",
-        parts.hostname or "127.0.0.1",
-        "-p",
-        str(parts.port or 5432),
-        "-U",
-        parts.username or "postgres",
-    ]
-
-
 def ensure_database(url: str) -> None:
     name = _database_name(url)
     exists = subprocess.run(
         [
             "psql",
-            *_psql_args(url),
+            *psql_args(url),
             "-d",
             "postgres",
             "-tAc",
@@ -64,7 +52,7 @@ def ensure_database(url: str) -> None:
         check=True,
     ).stdout.strip()
     if exists != "1":
-        subprocess.run(["createdb", *_psql_args(url), name], check=True)
+        subprocess.run(["createdb", *psql_args(url), name], check=True)
 
 
 def scenario_names(requested: list[str]) -> list[str]:
