@@ -154,6 +154,7 @@ class WakeupHub:
                         await ready
                 except TimeoutError:
                     logger.debug("stream wake-ups: %s not subscribed in time, polling", channel)
+                    self._poll_now.set()  # the poller covers it from now on
             waiter.reading = True
             yield waiter
         finally:
@@ -162,6 +163,8 @@ class WakeupHub:
                 pending = self._pending_ready.get(channel, [])
                 if ready in pending:
                     pending.remove(ready)
+                if not pending:
+                    self._pending_ready.pop(channel, None)
             waiters.discard(waiter)
             if not waiters and self.waiters.get(channel) is waiters:
                 del self.waiters[channel]
