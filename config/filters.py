@@ -17,6 +17,7 @@ PAGINATION_PARAMS = frozenset(
     {CursorPagination.cursor_query_param, CursorPagination.page_size_query_param}
 )
 UNKNOWN_PARAMETER = "Unknown query parameter."
+EMPTY_VALUE = "Must not be empty: leave the parameter out not to filter by it."
 REPEATED_PARAMETER = "Give this parameter at most once."
 
 
@@ -52,6 +53,9 @@ def filterset_apply(
     }
     for name, value in filters.items():
         problem = text_problem(value) if isinstance(value, str) else None
+        # django-filter reads "" as "no filter": `?status=` would silently list everything.
+        if value in ("", None):
+            problem = EMPTY_VALUE
         if problem and printable(name) not in errors:
             errors[printable(name)] = [problem]
     if errors:
