@@ -85,8 +85,8 @@ def shop_usage_history(*, shop: Shop, first: dt.date, last: dt.date) -> list[dic
     shop's current quota (past quotas are not kept). The caller bounds the range."""
     if last < first:
         raise ValueError("last must not be before first")
-    stored = {
-        row["date"]: row
+    stored: dict[dt.date, dict[str, Any]] = {
+        row["date"]: dict(row)
         for row in UsageDaily.objects.filter(shop=shop, date__range=(first, last))
         .order_by()
         .values("date", "composite_renders", "prep_renders", "cleanup_renders", "reserved")
