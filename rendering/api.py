@@ -406,6 +406,9 @@ class RenderListOrCreateApi(RenderListApi, RenderCreateApi):
 
 
 class RenderDetailApi(APIView):
+    """GET /api/renders/{id}: one render of the caller's shops, URLs freshly signed."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "rate_limited")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RenderOutputSerializer
