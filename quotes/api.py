@@ -1,16 +1,26 @@
 """HTTP API of credit schedules and quotes (thin: validate, call a service, render)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import NotFound, ValidationFailed
+from config.filters import filter_parameters, query_filters
 from config.idempotency import idempotent
-from quotes.identity import SESSION_ID_HEADER, SESSION_ID_RULE, caller_identity, session_id_is_valid
+from config.pagination import CursorPagination, paginated_response
+from quotes.filters import QuoteFilter
+from quotes.identity import (
+    SESSION_ID_HEADER,
+    SESSION_ID_RULE,
+    caller_identity,
+    caller_require_known,
+    session_id_is_valid,
+)
 from quotes.selectors import (
     credit_schedule_active,
     quote_get_for_caller,
+    quote_list_for_caller,
     quote_newest_active_for_session,
 )
 from quotes.serializers import JobInputSerializer, QuoteOutputSerializer
@@ -42,6 +52,15 @@ class CreditScheduleGetApi(APIView):
 class QuoteCreateApi(APIView):
     """POST /api/quotes: price a job against the active schedule and store the quote."""
 
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "request_too_large",
+        "service_unavailable",
+    )
+
     InputSerializer = JobInputSerializer
     OutputSerializer = QuoteOutputSerializer
 
@@ -58,6 +77,46 @@ class QuoteCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         quote = quote_create(caller=caller, schedule=schedule, **serializer.validated_data)
         return Response(self.OutputSerializer(quote).data, status=status.HTTP_201_CREATED)
+
+
+class QuoteListApi(APIView):
+    """GET /api/quotes: the caller's quotes (its user's and its X-Session-Id's), newest
+    first, filtered by status, session_id, created_after (≥), created_before (<)."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "rate_limited")
+    pagination_class = CursorPagination
+    OutputSerializer = QuoteOutputSerializer
+
+    @extend_schema(
+        responses=OutputSerializer(many=True),
+        parameters=[SESSION_HEADER_PARAMETER, *filter_parameters(QuoteFilter)],
+    )
+    def get(self, request):
+        caller = caller_require_known(caller_identity(request))
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=quote_list_for_caller(caller=caller, filters=query_filters(request)),
+            serializer_class=self.OutputSerializer,
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(description=QuoteListApi.__doc__),
+    post=extend_schema(description=QuoteCreateApi.__doc__),
+)
+class QuoteListOrCreateApi(QuoteListApi, QuoteCreateApi):
+    """/api/quotes: one URL, two views; APIView.dispatch sends GET to QuoteListApi.get and
+    POST to QuoteCreateApi.post (neither sets permissions, throttles or parsers)."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "request_too_large",
+        "service_unavailable",
+    )
 
 
 class QuoteGetApi(APIView):

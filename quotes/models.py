@@ -106,6 +106,9 @@ class Quote(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="quotes",
+        # quote_user_created_idx starts with user: a second index on it alone would only
+        # cost every write.
+        db_index=False,
     )
     files = models.JSONField()
     ops = models.JSONField()
@@ -136,6 +139,8 @@ class Quote(models.Model):
             models.Index(
                 fields=["session_id", "status", "-created_at"], name="quote_session_status_idx"
             ),
+            # A user's quotes newest first (GET /api/quotes); also the lookups by user.
+            models.Index(fields=["user", "-created_at"], name="quote_user_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,7 +6,7 @@ from quotes import api
 
 urlpatterns = [
     path("credit-schedule", api.CreditScheduleGetApi.as_view(), name="credit-schedule"),
-    path("quotes", api.QuoteCreateApi.as_view(), name="quote-create"),
+    path("quotes", api.QuoteListOrCreateApi.as_view(), name="quote-create"),
     path("quotes/session/<str:session_id>", api.QuoteSessionGetApi.as_view(), name="quote-session"),
     path("quotes/<uuid:quote_id>", api.QuoteGetApi.as_view(), name="quote-get"),
     path("quotes/<uuid:quote_id>/use", api.QuoteUseApi.as_view(), name="quote-use"),
