@@ -193,7 +193,7 @@ class QuoteShareQuerySet(models.QuerySet):
         early by its owner)."""
         return self.filter(
             revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
+            quote__expires_at__gt=timezone.now(),
             quote__status__in=[QuoteStatus.ACTIVE, QuoteStatus.USED],
         )
 

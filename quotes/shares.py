@@ -11,6 +11,7 @@ so the endpoint tells a prober nothing about which tokens exist.
 import logging
 import time
 import uuid
+import zlib
 
 from django.core import signing
 from django.db import transaction
@@ -30,10 +31,15 @@ SHARE_TOKEN_SALT = "atelier.quotes.share"  # noqa: S105 - a salt, not a secret
 SHARE_TOKEN_MAX_CHARS = 256
 
 
+def _signer() -> signing.Signer:
+    # Signer, not signing.dumps: no timestamp inside, so a share always has the same token.
+    return signing.Signer(salt=SHARE_TOKEN_SALT)
+
+
 def share_token_issue(*, share: QuoteShare) -> str:
     """The token of `share`. Deterministic: the same share always gives the same token."""
     payload = {"s": share.id.hex, "exp": int(share.expires_at.timestamp())}
-    return signing.dumps(payload, salt=SHARE_TOKEN_SALT)
+    return _signer().sign_object(payload)
 
 
 def share_token_share_id(token: str) -> uuid.UUID | None:
@@ -41,8 +47,10 @@ def share_token_share_id(token: str) -> uuid.UUID | None:
     if not isinstance(token, str) or len(token) > SHARE_TOKEN_MAX_CHARS:
         return None
     try:
-        payload = signing.loads(token, salt=SHARE_TOKEN_SALT)
-    except signing.BadSignature:
+        payload = _signer().unsign_object(token)
+    except (signing.BadSignature, ValueError, zlib.error):
+        # ValueError, zlib.error: a signature of ours over something that is no payload
+        # (a timestamped value under the same salt looks signed to a plain Signer).
         return None
     if not isinstance(payload, dict):
         return None
@@ -114,7 +122,9 @@ def quote_get_shared(*, token: str) -> Quote:
     share_id = share_token_share_id(token)
     if share_id is None:
         raise NotFound("Not found.")
-    share = QuoteShare.objects.active().select_related("quote").filter(pk=share_id).first()
-    if share is None:
-        raise NotFound("Not found.")
+    try:
+        # get(), not first(): a primary-key lookup needs no ORDER BY
+        share = QuoteShare.objects.active().select_related("quote").get(pk=share_id)
+    except QuoteShare.DoesNotExist:
+        raise NotFound("Not found.") from None
     return share.quote
