@@ -217,7 +217,7 @@ class QuoteShareAdmin(admin.ModelAdmin):
     list_select_related = ["quote"]
     search_fields = ["quote__session_id", "quote__user__email"]
     ordering = ["-created_at"]
-    fields = ["id", "quote", "created_at", "expires_at", "revoked_at"]
+    fields = ("id", "quote", "created_at", "expires_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke_selected"]
 

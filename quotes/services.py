@@ -3,11 +3,11 @@ expire, cleanup."""
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from accounts.webhooks.services import webhook_event_emit
@@ -109,7 +109,7 @@ def _quote_priced(
     schedule: CreditSchedule,
     ttl_seconds: int | None,
     snapshot: dict,
-    now,
+    now: datetime,
 ) -> Quote:
     """An unsaved active quote of the job, priced against `schedule`, living ttl_seconds
     (the schedule's quote_ttl_seconds when None; within the schedule's bounds, else 400)."""
@@ -264,7 +264,7 @@ def quote_expire(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote:
     return quote
 
 
-def quote_expire_many(*, quotes) -> int:
+def quote_expire_many(*, quotes: QuerySet[Quote]) -> int:
     """Staff action: expire the quotes of the `quotes` queryset that are still active;
     returns how many. One UPDATE statement whatever the selection (a filtered queryset
     becomes a subquery), never a read of the ids first."""

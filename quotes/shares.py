@@ -15,6 +15,7 @@ import zlib
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -110,7 +111,7 @@ def quote_share_revoke(*, quote_id: uuid.UUID | str, caller: Caller) -> int:
     return revoked
 
 
-def quote_share_revoke_many(*, shares) -> int:
+def quote_share_revoke_many(*, shares: QuerySet[QuoteShare]) -> int:
     """Staff action: revoke the unrevoked links of the `shares` queryset; one UPDATE."""
     return shares.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
