@@ -190,6 +190,7 @@ class QuoteShareApi(APIView):
     error_codes: tuple[str, ...] = (
         "not_found",
         "quote_expired",
+        "share_conflict",
         "invalid_token",
         "validation_error",
         "idempotency_key_in_use",

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from config.errors import Gone, NotFound
+from config.errors import Conflict, Gone, NotFound
 from quotes.identity import Caller
 from quotes.models import Quote, QuoteShare, QuoteStatus
 from quotes.selectors import quote_get_for_caller
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 SHARE_TOKEN_SALT = "atelier.quotes.share"  # noqa: S105 - a salt, not a secret
 # A real token is about 100 characters; longer input is refused before any HMAC.
 SHARE_TOKEN_MAX_CHARS = 256
+# Rounds of insert-then-read when a concurrent revocation keeps removing the link.
+SHARE_CREATE_ATTEMPTS = 3
 
 
 def _signer() -> signing.Signer:
@@ -87,15 +89,19 @@ def quote_share_create(*, quote_id: uuid.UUID | str, caller: Caller) -> QuoteSha
     quote = _own_quote_or_404(quote_id=quote_id, caller=caller)
     if quote.effective_status == QuoteStatus.EXPIRED:
         raise Gone("This quote has expired.", code="quote_expired")
-    # A savepoint of its own: under an outer transaction (Idempotency-Key) the insert
-    # that lost the race must not abort it.
-    with transaction.atomic():
-        QuoteShare.objects.bulk_create(
-            [QuoteShare(quote=quote, expires_at=quote.expires_at)], ignore_conflicts=True
-        )
-    share = QuoteShare.objects.get(quote=quote, revoked_at__isnull=True)
-    share.quote = quote
-    return share
+    for _ in range(SHARE_CREATE_ATTEMPTS):
+        # A savepoint of its own: under an outer transaction (Idempotency-Key) the insert
+        # that lost the race must not abort it.
+        with transaction.atomic():
+            QuoteShare.objects.bulk_create(
+                [QuoteShare(quote=quote, expires_at=quote.expires_at)], ignore_conflicts=True
+            )
+        share = QuoteShare.objects.filter(quote=quote, revoked_at__isnull=True).first()
+        if share is not None:
+            share.quote = quote
+            return share
+        # The link was revoked between the insert and the read: make one again.
+    raise Conflict("The link keeps being revoked; try again.", code="share_conflict")
 
 
 def quote_share_revoke(*, quote_id: uuid.UUID | str, caller: Caller) -> int:

@@ -1,6 +1,5 @@
 """Share links: signed, revocable, read-only, anonymous; every refusal the same 404."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from rest_framework.test import APIClient
 from quotes.models import QuoteShare
 from quotes.services import quote_cleanup
 from quotes.shares import SHARE_TOKEN_SALT
+from tests.concurrency import fire_concurrently
 from tests.conftest import client_for
 from tests.quotes.factories import QuoteFactory
 from tests.quotes.test_api import (
@@ -273,28 +273,40 @@ def test_admin_lists_active_links_and_revokes_them(owner, quote, make_user):
     assert read(token).status_code == 404
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_shares_make_one_link():
-    # given: one quote, eight owners' requests at once
+def test_concurrent_shares_from_several_processes_make_one_link():
+    # given: one quote
     quote = QuoteFactory(session_id=SESSION)
-    barrier = threading.Barrier(8)
-    answers: list = []
 
-    def post():
-        try:
-            barrier.wait()
-            answers.append(share(session_client(), quote.pk))
-        finally:
-            connection.close()
+    def post(_index):
+        response = share(session_client(), quote.pk)
+        return response.status_code, response.json().get("token")
 
-    # when
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # when: 24 shares at once from 4 processes
+    outcomes = fire_concurrently(post, 24, processes=4)
 
-    # then: every caller got the one link
-    assert [a.status_code for a in answers] == [201] * 8
-    assert len({a.json()["token"] for a in answers}) == 1
+    # then: every caller got the one link, and one row exists
+    assert {status for status, _ in outcomes} == {201}, outcomes
+    assert len({token for _, token in outcomes}) == 1
     assert QuoteShare.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_shares_and_revokes_racing_leave_at_most_one_active_link():
+    # given
+    quote = QuoteFactory(session_id=SESSION)
+
+    def share_or_revoke(index):
+        client = session_client()
+        if index % 2:
+            return client.delete(f"/api/quotes/{quote.pk}/share").status_code
+        return share(client, quote.pk).status_code
+
+    # when: shares and revocations interleave from 4 processes
+    outcomes = fire_concurrently(share_or_revoke, 24, processes=4)
+
+    # then: every call answered normally, and never two active links
+    assert set(outcomes) <= {201, 204}, outcomes
+    assert QuoteShare.objects.filter(revoked_at__isnull=True).count() <= 1
