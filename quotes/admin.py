@@ -223,11 +223,7 @@ class QuoteShareAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="active")
     def is_active(self, obj):
-        return (
-            obj.revoked_at is None
-            and obj.expires_at > timezone.now()
-            and obj.quote.effective_status != QuoteStatus.EXPIRED
-        )
+        return obj.revoked_at is None and obj.quote.effective_status != QuoteStatus.EXPIRED
 
     def get_search_results(self, request, queryset, search_term):
         """A full quote id or share id matches it; other terms search session id and email."""

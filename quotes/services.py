@@ -182,7 +182,7 @@ def quote_create_many(
     """
     if not 1 <= len(jobs) <= MAX_QUOTES_PER_BATCH:
         raise ValidationFailed(
-            "A batch holds 1 to 50 quotes.",
+            f"A batch holds 1 to {MAX_QUOTES_PER_BATCH} quotes.",
             details={"quotes": [f"Send 1 to {MAX_QUOTES_PER_BATCH} quotes, got {len(jobs)}."]},
         )
     owner_session = owner_session_id(caller, session_id=session_id)
