@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, QuerySet
+from django.db.models import DO_NOTHING, BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.module_loading import import_string
 
@@ -106,10 +106,12 @@ def change_in_batches(
     On PostgreSQL a batch is one statement: select the batch FOR UPDATE SKIP LOCKED (a
     row that a request holds is left for the next run, never waited for), change it,
     commit without waiting for the WAL flush. Elsewhere (SQLite), or to delete rows that
-    other rows reference (Django's collector cascades), a batch is the ORM's statements.
+    other rows reference (Django's collector cascades), a batch is the ORM's statements;
+    references declared DO_NOTHING (no database constraint) are the caller's to delete.
     """
     model = queryset.model
-    referenced = bool(model._meta.related_objects)
+    # DO_NOTHING relations are the owning app's to clean up (see quotes.models.QuoteShare).
+    referenced = any(rel.on_delete is not DO_NOTHING for rel in model._meta.related_objects)
     if connection.vendor == "postgresql" and (update is not None or not referenced):
         return _batches_postgresql(queryset, key=key, batch_size=batch_size, update=update)
     if update is not None:

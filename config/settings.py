@@ -294,6 +294,7 @@ REST_FRAMEWORK = {
         "admin_login_email": env_str("RATE_ADMIN_LOGIN_EMAIL", "5/min"),
         "register": env_str("RATE_REGISTER", "10/hour"),
         "uploads": env_str("RATE_UPLOADS", "60/hour"),
+        "shared_quotes": env_str("RATE_SHARED_QUOTES", "60/min"),
         "user": env_str("RATE_USER", "1000/min"),
         "anon": env_str("RATE_ANON", "300/min"),
     },

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,8 +24,21 @@ from quotes.selectors import (
     quote_list_for_caller,
     quote_newest_active_for_session,
 )
-from quotes.serializers import JobInputSerializer, QuoteOutputSerializer
-from quotes.services import quote_create, quote_expire, quote_use
+from quotes.serializers import (
+    QuoteBatchInputSerializer,
+    QuoteInputSerializer,
+    QuoteOutputSerializer,
+    SharedQuoteOutputSerializer,
+)
+from quotes.services import quote_create, quote_create_many, quote_expire, quote_use
+from quotes.shares import (
+    quote_get_shared,
+    quote_share_create,
+    quote_share_revoke,
+    share_token_issue,
+    share_url_path,
+)
+from quotes.throttling import SharedQuoteThrottle
 
 SESSION_HEADER_PARAMETER = OpenApiParameter(
     SESSION_ID_HEADER,
@@ -38,11 +52,14 @@ SESSION_HEADER_PARAMETER = OpenApiParameter(
 class CreditScheduleGetApi(APIView):
     """GET /api/credit-schedule: the active price list."""
 
+    error_codes: tuple[str, ...] = ("rate_limited", "service_unavailable")
+
     class OutputSerializer(serializers.Serializer):
         version = serializers.IntegerField()
         ops = serializers.JSONField()
         max_files = serializers.IntegerField()
         quote_ttl_seconds = serializers.IntegerField()
+        max_quote_ttl_seconds = serializers.IntegerField()
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
@@ -54,6 +71,7 @@ class QuoteCreateApi(APIView):
 
     error_codes: tuple[str, ...] = (
         "validation_error",
+        "invalid_token",
         "rate_limited",
         "idempotency_key_in_use",
         "idempotency_key_reused",
@@ -61,7 +79,7 @@ class QuoteCreateApi(APIView):
         "service_unavailable",
     )
 
-    InputSerializer = JobInputSerializer
+    InputSerializer = QuoteInputSerializer
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(
@@ -111,6 +129,7 @@ class QuoteListOrCreateApi(QuoteListApi, QuoteCreateApi):
 
     error_codes: tuple[str, ...] = (
         "validation_error",
+        "invalid_token",
         "rate_limited",
         "idempotency_key_in_use",
         "idempotency_key_reused",
@@ -174,3 +193,110 @@ class QuoteExpireApi(APIView):
     def post(self, request, quote_id):
         quote = quote_expire(quote_id=quote_id, caller=caller_identity(request))
         return Response(self.OutputSerializer(quote).data)
+
+
+class QuoteBatchCreateApi(APIView):
+    """POST /api/quotes/batch: up to 50 quotes in one request, all created or none."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "rate_limited",
+        "service_unavailable",
+    )
+
+    InputSerializer = QuoteBatchInputSerializer
+
+    class OutputSerializer(serializers.Serializer):
+        results = QuoteOutputSerializer(many=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        parameters=[SESSION_HEADER_PARAMETER],
+    )
+    @idempotent
+    def post(self, request):
+        caller = caller_identity(request)
+        schedule = credit_schedule_active()
+        serializer = self.InputSerializer(data=request.data, context={"schedule": schedule})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        quotes = quote_create_many(
+            caller=caller,
+            jobs=data["quotes"],
+            schedule=schedule,
+            session_id=data.get("session_id"),
+        )
+        return Response(
+            self.OutputSerializer({"results": quotes}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class QuoteShareApi(APIView):
+    """POST /api/quotes/{id}/share: the quote's read-only link (the same one while it is
+    unrevoked); DELETE revokes it. Owner only; anyone else gets 404."""
+
+    error_codes: tuple[str, ...] = (
+        "not_found",
+        "quote_expired",
+        "share_conflict",
+        "invalid_token",
+        "validation_error",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "rate_limited",
+    )
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        share_url = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=None,
+        responses={201: OutputSerializer},
+        parameters=[SESSION_HEADER_PARAMETER],
+    )
+    @idempotent
+    def post(self, request, quote_id):
+        share = quote_share_create(quote_id=quote_id, caller=caller_identity(request))
+        token = share_token_issue(share=share)
+        body = {
+            "token": token,
+            "share_url": request.build_absolute_uri(share_url_path(token)),
+            "expires_at": share.expires_at,
+        }
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None}, parameters=[SESSION_HEADER_PARAMETER])
+    def delete(self, request, quote_id):
+        quote_share_revoke(quote_id=quote_id, caller=caller_identity(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SharedQuoteGetApi(APIView):
+    """GET /api/shared-quotes/{token}: the quote a share link opens, for anyone holding it.
+
+    No authentication and no session: the token alone decides, and a bearer header or
+    X-Session-Id is ignored. Every refusal is the same 404, and the per-IP throttle bounds
+    how fast anyone can probe tokens. Answers are never cached, so a revocation is seen on
+    the next request.
+    """
+
+    error_codes: tuple[str, ...] = ("not_found", "rate_limited", "service_unavailable")
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (SharedQuoteThrottle,)
+    OutputSerializer = SharedQuoteOutputSerializer
+
+    @extend_schema(responses=OutputSerializer, auth=[])
+    def get(self, request, token):
+        quote = quote_get_shared(token=token)
+        response = Response(self.OutputSerializer(quote).data)
+        response["Cache-Control"] = "private, no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
