@@ -12,11 +12,17 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from config.locks import DEFAULT_LEASE_TTL, single_flight
 
 logger = logging.getLogger(__name__)
+
+# A failed run's recorded error is cut to this many characters.
+ERROR_MAX_CHARS = 2000
+# Run records deleted per statement by cleanup_run_prune.
+PRUNE_BATCH_ROWS = 1000
 
 
 def cleanup_names() -> list[str]:
@@ -33,9 +39,50 @@ def cleanup_run(*, name: str) -> dict[str, Any] | None:
         if not acquired:
             logger.info("cleanup %s: already running elsewhere, skipped", name)
             return None
-        counts = func() or {}
+        counts = _run_recorded(name, func)
     logger.info("cleanup %s: %s", name, counts)
     return counts
+
+
+def _run_recorded(name: str, func: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """Run `func` and write its CleanupRun row: the backlog counted first (if the cleanup
+    has a counter in settings.CLEANUP_BACKLOGS), then what it changed, or the error it
+    raised (re-raised after recording, so beat and the command still see it)."""
+    from config.models import CleanupRun, CleanupRunOutcome
+
+    backlog = settings.CLEANUP_BACKLOGS.get(name)
+    started_at = timezone.now()
+    found = import_string(backlog)() if backlog else None
+    try:
+        counts = func() or {}
+    except Exception as exc:
+        CleanupRun.objects.create(
+            name=name,
+            outcome=CleanupRunOutcome.FAILED,
+            found=found,
+            error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS],
+            started_at=started_at,
+            finished_at=timezone.now(),
+        )
+        raise
+    CleanupRun.objects.create(
+        name=name,
+        found=found,
+        cleaned=sum(value for value in counts.values() if isinstance(value, int)),
+        counts=counts,
+        started_at=started_at,
+        finished_at=timezone.now(),
+    )
+    return counts
+
+
+def cleanup_run_prune() -> dict[str, int]:
+    """Scheduled cleanup: delete the records of runs older than CLEANUP_RUN_RETENTION."""
+    from config.models import CleanupRun
+
+    old = CleanupRun.objects.filter(started_at__lt=timezone.now() - settings.CLEANUP_RUN_RETENTION)
+    deleted, _batches = change_in_batches(old, key="started_at", batch_size=PRUNE_BATCH_ROWS)
+    return {"cleanup_runs_deleted": deleted}
 
 
 def in_batches(
