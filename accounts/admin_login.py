@@ -43,9 +43,20 @@ class RateLimitedAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 class RateLimitedAdminSite(AdminSite):
-    """`admin.site` (see accounts.apps.AdminSiteConfig)."""
+    """`admin.site` (see accounts.apps.AdminSiteConfig), with the staff dashboards."""
 
     login_form = RateLimitedAdminAuthenticationForm
+    index_template = "admin/atelier_index.html"
+
+    def get_urls(self):
+        from config.dashboards import Dashboards
+
+        return Dashboards(self).urls() + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        from config.dashboards import DASHBOARDS
+
+        return super().index(request, {"dashboards": DASHBOARDS, **(extra_context or {})})
 
     def login(self, request, extra_context=None):
         response = super().login(request, extra_context)

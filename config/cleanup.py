@@ -5,12 +5,13 @@ change_in_batches (keyset order on an indexed column, for millions of rows)."""
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, Count, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 ERROR_MAX_CHARS = 2000
 # Run records deleted per statement by cleanup_run_prune.
 PRUNE_BATCH_ROWS = 1000
+# A cleanup is overdue on the dashboard when its latest run is older than this many intervals.
+OVERDUE_INTERVALS = 2
 
 
 def cleanup_names() -> list[str]:
@@ -246,3 +249,67 @@ def _batches_postgresql(queryset, *, key: str, batch_size: int, update: dict | N
         if selected < batch_size:
             break
     return changed, batches
+
+
+@dataclass(frozen=True)
+class CleanupHealth:
+    """One registered cleanup over a window: its runs, failures, rows found due and rows
+    cleaned, and its latest run. Overdue: no run for more than twice its interval."""
+
+    name: str
+    interval_s: int
+    runs: int
+    failures: int
+    found: int | None
+    cleaned: int
+    last_started_at: Any
+    last_outcome: str
+    last_duration_ms: int | None
+    overdue: bool
+
+
+def cleanup_health(*, since) -> list[CleanupHealth]:
+    """Every registered cleanup (settings.CLEANUPS order), aggregated from its CleanupRun
+    rows since `since`; one grouped query plus one indexed lookup per cleanup."""
+    from config.models import CleanupRun, CleanupRunOutcome
+
+    now = timezone.now()
+    totals = {
+        row["name"]: row
+        for row in CleanupRun.objects.filter(started_at__gte=since)
+        .order_by()
+        .values("name")
+        .annotate(
+            runs=Count("pk"),
+            failures=Count("pk", filter=Q(outcome=CleanupRunOutcome.FAILED)),
+            found=Sum("found"),
+            cleaned=Sum("cleaned"),
+        )
+    }
+    result = []
+    for name, (_path, interval_s) in settings.CLEANUPS.items():
+        last = CleanupRun.objects.filter(name=name).order_by("-started_at").first()
+        row = totals.get(name, {})
+        result.append(
+            CleanupHealth(
+                name=name,
+                interval_s=interval_s,
+                runs=row.get("runs", 0),
+                failures=row.get("failures", 0),
+                found=row.get("found"),
+                cleaned=row.get("cleaned") or 0,
+                last_started_at=last.started_at if last else None,
+                last_outcome=last.outcome if last else "",
+                last_duration_ms=last.duration_ms if last else None,
+                overdue=last is None
+                or (now - last.started_at).total_seconds() > OVERDUE_INTERVALS * interval_s,
+            )
+        )
+    return result
+
+
+def cleanup_runs_recent(*, name: str, limit: int) -> list:
+    """The latest `limit` recorded runs of cleanup `name`, newest first."""
+    from config.models import CleanupRun
+
+    return list(CleanupRun.objects.filter(name=name).order_by("-started_at")[:limit])
