@@ -71,3 +71,12 @@ def missing(label: str, *, height: int) -> SafeString:
         height,
         MISSING,
     )
+
+
+def truncated(text: str | None, *, chars: int) -> str:
+    """At most `chars` characters of `text`, the whole of it on hover."""
+    if not text:
+        return "-"
+    if len(text) <= chars:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[: chars - 1])

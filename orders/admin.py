@@ -238,10 +238,6 @@ class OrderAdmin(admin.ModelAdmin):
             order_note_add(order_id=obj.pk, user=request.user, message=note)
             self.message_user(request, "Note added to the order's history.", messages.SUCCESS)
 
-    def save_related(self, request, form, formsets, change):
-        # Items and tracking are read-only inlines: nothing of theirs is saved from here.
-        return None
-
     def has_add_permission(self, request):
         # Orders are placed through the API so stock is taken atomically.
         return False

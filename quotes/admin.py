@@ -7,8 +7,12 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.admin_display import truncated
 from quotes.models import CreditSchedule, Quote
 from quotes.services import credit_schedule_activate, credit_schedule_publish, quote_expire_many
+
+# Session ids run to 128 characters: the list shows this many (all of it on hover).
+SESSION_LIST_CHARS = 24
 
 
 def pretty_json(value) -> str:
@@ -110,10 +114,10 @@ class ExpiredUncleanedFilter(admin.SimpleListFilter):
 @admin.register(Quote)
 class QuoteAdmin(admin.ModelAdmin):
     list_display = [
-        "id",
+        "short_id",
         "state",
         "credits_total",
-        "session_id",
+        "session",
         "user",
         "created_at",
         "expires_at",
@@ -141,6 +145,14 @@ class QuoteAdmin(admin.ModelAdmin):
         "schedule_pretty",
     )
     readonly_fields = fields
+
+    @admin.display(description="quote", ordering="id")
+    def short_id(self, obj):
+        return format_html('<code title="{}">{}</code>', obj.id, str(obj.id)[:8])
+
+    @admin.display(description="session", ordering="session_id")
+    def session(self, obj):
+        return truncated(obj.session_id, chars=SESSION_LIST_CHARS)
 
     @admin.display(description="state", ordering="status")
     def state(self, obj):
