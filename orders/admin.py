@@ -1,5 +1,7 @@
 """Staff views of products (stock), orders (items, history, tracking timeline) and shipments."""
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -163,6 +165,8 @@ def _event_details(event: OrderEvent) -> dict:
     data = dict(event.data)
     if "total_cents" in data:
         data["total"] = money(data.pop("total_cents"))
+    if data.get("occurred_at"):
+        data["occurred_at"] = timestamp(datetime.datetime.fromisoformat(data["occurred_at"]))
     if "lines" in data:
         data["lines"] = ", ".join(f"{line['quantity']} x {line['sku']}" for line in data["lines"])
     if event.type == OrderEventType.NOTE_ADDED:
