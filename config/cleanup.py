@@ -274,8 +274,8 @@ def cleanup_health(*, since) -> list[CleanupHealth]:
     from config.models import CleanupRun, CleanupRunOutcome
 
     now = timezone.now()
-    totals = {
-        row["name"]: row
+    totals: dict[str, dict[str, Any]] = {
+        row["name"]: dict(row)
         for row in CleanupRun.objects.filter(started_at__gte=since)
         .order_by()
         .values("name")
@@ -289,7 +289,7 @@ def cleanup_health(*, since) -> list[CleanupHealth]:
     result = []
     for name, (_path, interval_s) in settings.CLEANUPS.items():
         last = CleanupRun.objects.filter(name=name).order_by("-started_at").first()
-        row = totals.get(name, {})
+        row: dict[str, Any] = totals.get(name, {})
         result.append(
             CleanupHealth(
                 name=name,

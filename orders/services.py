@@ -4,6 +4,7 @@ import datetime
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max
@@ -53,7 +54,7 @@ class OrderLine:
     quantity: int
 
 
-def _order_event(order: Order, type: str, *, user: User | None, **data) -> OrderEvent:
+def _order_event(order: Order, type: str, *, user: User | None, **data: Any) -> OrderEvent:
     """Append to the order's history; callers are inside the transaction of the change."""
     return OrderEvent.objects.create(order=order, type=type, user=user, data=data)
 

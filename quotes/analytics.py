@@ -9,9 +9,10 @@ the range are read and the median taken in Python.
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Aggregate, Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -74,7 +75,7 @@ def quote_conversion(
     expired = Q(status=QuoteStatus.EXPIRED) | Q(status=QuoteStatus.ACTIVE, expires_at__lte=now)
     in_sql = percentile_in_sql()
 
-    aggregates = {}
+    aggregates: dict[str, Aggregate] = {}
     for index, (_op, condition) in enumerate(conditions):
         aggregates[f"c{index}"] = Count("pk", filter=condition)
         aggregates[f"u{index}"] = Count("pk", filter=used & condition if condition else used)
@@ -91,8 +92,9 @@ def quote_conversion(
             .values("day")
             .annotate(**aggregates)
         )
-        found = {row["day"]: row for row in rows}
-        days = [since + datetime.timedelta(days=n) for n in range((until - since).days + 1)]
+        found: dict[datetime.date | None, dict[str, Any]] = {row["day"]: dict(row) for row in rows}
+        count = (until - since).days + 1
+        days: list[datetime.date | None] = [since + datetime.timedelta(n) for n in range(count)]
     else:
         found = {None: quotes.aggregate(**aggregates)}
         days = [None]
@@ -101,7 +103,7 @@ def quote_conversion(
     result = []
     for index, (op, _condition) in enumerate(conditions):
         for day in days:
-            row = found.get(day, {})
+            row: dict[str, Any] = found.get(day, {})
             median = row.get(f"m{index}") if in_sql else medians.get((day, op))
             result.append(
                 Conversion(

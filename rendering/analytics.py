@@ -7,8 +7,9 @@ PERCENTILE_CONT on PostgreSQL and computed in Python on SQLite (config.aggregate
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Aggregate, Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from config.aggregates import PercentileSeconds, elapsed, percentile, percentile_in_sql
@@ -63,8 +64,8 @@ def shop_usage_by_day(
         .order_by("-used", "-reserved", "shop_id")[:top]
     )
     shop_ids = [row["shop_id"] for row in ranked]
-    days = {
-        (row["shop_id"], row["date"]): row
+    days: dict[tuple, dict[str, Any]] = {
+        (row["shop_id"], row["date"]): dict(row)
         for row in usage.filter(shop_id__in=shop_ids).values(
             "shop_id", "date", "composite_renders", "reserved"
         )
@@ -127,7 +128,7 @@ def render_stats_by_day(*, since: datetime.date, until: datetime.date) -> list[R
     start, end = _utc_range(since, until)
     jobs = RenderJob.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
     completed = Q(status=RenderJobStatus.COMPLETED)
-    aggregates = {
+    aggregates: dict[str, Aggregate] = {
         "finished": Count("pk", filter=Q(status__in=FINISHED)),
         "failed": Count("pk", filter=Q(status=RenderJobStatus.FAILED)),
     }
@@ -136,8 +137,8 @@ def render_stats_by_day(*, since: datetime.date, until: datetime.date) -> list[R
         latency = elapsed("created_at", "finished_at")
         aggregates["p50"] = PercentileSeconds(latency, fraction=0.5, filter=completed)
         aggregates["p95"] = PercentileSeconds(latency, fraction=0.95, filter=completed)
-    rows = {
-        row["day"]: row
+    rows: dict[datetime.date, dict[str, Any]] = {
+        row["day"]: dict(row)
         for row in jobs.annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))
         .values("day")
         .annotate(**aggregates)
@@ -147,11 +148,13 @@ def render_stats_by_day(*, since: datetime.date, until: datetime.date) -> list[R
         for created_at, finished_at in jobs.filter(completed).values_list(
             "created_at", "finished_at"
         ):
+            if finished_at is None:
+                continue
             day = created_at.astimezone(datetime.UTC).date()
             latencies[day].append((finished_at - created_at).total_seconds())
     result = []
     for day in _days(since, until):
-        row = rows.get(day, {})
+        row: dict[str, Any] = rows.get(day, {})
         result.append(
             RenderDay(
                 day=day,
