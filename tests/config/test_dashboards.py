@@ -131,6 +131,9 @@ def test_health_dashboard_shows_streams_and_cleanup_runs(browser, console):
     assert figure(html, row, "found") == str(run.found) == "1"
     assert figure(html, row, "cleaned") == str(run.cleaned) == "1"
     assert browser.get("/admin/dashboards/health/?cleanup=nope").status_code == 400
+    runs = browser.get("/admin/config/cleanuprun/")
+    assert runs.status_code == 200
+    assert browser.get(f"/admin/config/cleanuprun/{run.pk}/change/").status_code == 200
 
 
 def test_a_bad_window_is_a_400(browser):
