@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from config.admin_display import truncated
+from config.admin_display import fields_table, truncated
 from quotes.models import CreditSchedule, Quote
 from quotes.services import credit_schedule_activate, credit_schedule_publish, quote_expire_many
 
@@ -165,7 +165,7 @@ class QuoteAdmin(admin.ModelAdmin):
 
     @admin.display(description="ops")
     def ops_pretty(self, obj):
-        return pretty_json(obj.ops)
+        return fields_table(obj.ops)
 
     @admin.display(description="per file")
     def per_file_pretty(self, obj):
@@ -173,7 +173,7 @@ class QuoteAdmin(admin.ModelAdmin):
 
     @admin.display(description="per file credits")
     def per_file_credits_pretty(self, obj):
-        return pretty_json(obj.per_file_credits)
+        return fields_table(obj.per_file_credits)
 
     @admin.display(description="schedule (copy it was priced with)")
     def schedule_pretty(self, obj):

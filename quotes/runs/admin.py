@@ -43,10 +43,10 @@ class QuoteRunAdmin(admin.ModelAdmin):
         "status",
         "user",
         "session_id",
-        "providers",
+        "providers_list",
         "offers_table",
         "error",
-        "job",
+        "job_fields",
         "last_event_id",
         "attempts",
         "claimed_until",
@@ -66,6 +66,14 @@ class QuoteRunAdmin(admin.ModelAdmin):
         if run.user is not None:
             return truncated(run.user.email, chars=OWNER_CHARS)
         return truncated(f"session {run.session_id}", chars=OWNER_CHARS)
+
+    @admin.display(description="providers (in order)")
+    def providers_list(self, run: QuoteRun) -> str:
+        return ", ".join(run.providers or []) or "-"
+
+    @admin.display(description="job")
+    def job_fields(self, run: QuoteRun) -> str:
+        return fields_table(run.job)
 
     @admin.display(description="best offer")
     def best_offer(self, run: QuoteRun) -> str:
