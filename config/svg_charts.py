@@ -14,7 +14,7 @@ WIDTH_PX = 720
 HEIGHT_PX = 200
 MARGIN_LEFT_PX = 44
 MARGIN_RIGHT_PX = 8
-MARGIN_TOP_PX = 10
+MARGIN_TOP_PX = 26
 MARGIN_BOTTOM_PX = 36
 LEGEND_ROW_PX = 16
 # At most this many x-axis labels are written; the others are left to the hover titles.
@@ -53,6 +53,7 @@ def _frame(title: str, body: list[str], series: list[Series], top: float, unit: 
         f'width="{WIDTH_PX}" height="{total_h}" viewBox="0 0 {WIDTH_PX} {total_h}" '
         f'aria-label="{escape(title)}" style="max-width:100%;height:auto;font:11px sans-serif">',
         f"<title>{escape(title)}</title>",
+        f'<text x="{MARGIN_LEFT_PX}" y="14" fill="#333" font-weight="bold">{escape(title)}</text>',
     ]
     for fraction in (0, 0.5, 1):
         y = MARGIN_TOP_PX + plot_h * (1 - fraction)
