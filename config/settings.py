@@ -223,6 +223,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Our own English formats (config/formats/en): timestamps to the second, ISO dates, so the
+# admin's timelines tell apart events of the same minute and list columns stay narrow.
+FORMAT_MODULE_PATH = ["config.formats"]
+# The currency of every *_cents amount (prices, order totals); the admin shows "108.80 EUR".
+CURRENCY = env_str("CURRENCY", "EUR")
 
 STATIC_URL = "static/"
 # WhiteNoise serves the admin's and the API docs' static files from the apps themselves,
@@ -384,7 +389,16 @@ CLEANUPS = {
         "accounts.webhooks.services.webhook_event_cleanup",
         env_int("WEBHOOK_EVENT_CLEANUP_INTERVAL_S", 3600),
     ),
+    "cleanup_runs": (
+        "config.cleanup.cleanup_run_prune",
+        env_int("CLEANUP_RUN_PRUNE_INTERVAL_S", 3600),
+    ),
 }
+# name -> dotted path of a function counting the rows a cleanup is due to handle right now;
+# each recorded run (config.models.CleanupRun) keeps it as `found`, beside what it cleaned.
+CLEANUP_BACKLOGS = {"quotes": "quotes.analytics.quote_cleanup_backlog"}
+# How long the record of each cleanup run is kept (the staff dashboard's cleanup health).
+CLEANUP_RUN_RETENTION = timedelta(days=env_int("CLEANUP_RUN_RETENTION_DAYS", 14))
 
 # Single-flight lease of a cleanup whose runs are short and frequent (seconds; others: 10
 # minutes). A run killed mid-way keeps the others out until its lease ends.

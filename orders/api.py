@@ -216,5 +216,5 @@ class TrackingEventCreateApi(APIView):
     def post(self, request, order_id: uuid.UUID):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event = tracking_event_add(order_id=order_id, **serializer.validated_data)
+        event = tracking_event_add(order_id=order_id, by=request.user, **serializer.validated_data)
         return Response(TrackingEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -9,9 +9,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.admin_display import fields_table, truncated
 from quotes.models import CreditSchedule, Quote, QuoteShare, QuoteStatus
 from quotes.services import credit_schedule_activate, credit_schedule_publish, quote_expire_many
 from quotes.shares import quote_share_revoke_many
+
+# Session ids run to 128 characters: the list shows this many (all of it on hover).
+SESSION_LIST_CHARS = 24
 
 
 def pretty_json(value) -> str:
@@ -117,10 +121,10 @@ class ExpiredUncleanedFilter(admin.SimpleListFilter):
 @admin.register(Quote)
 class QuoteAdmin(admin.ModelAdmin):
     list_display = [
-        "id",
+        "short_id",
         "state",
         "credits_total",
-        "session_id",
+        "session",
         "user",
         "created_at",
         "expires_at",
@@ -149,6 +153,14 @@ class QuoteAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    @admin.display(description="quote", ordering="id")
+    def short_id(self, obj):
+        return format_html('<code title="{}">{}</code>', obj.id, str(obj.id)[:8])
+
+    @admin.display(description="session", ordering="session_id")
+    def session(self, obj):
+        return truncated(obj.session_id, chars=SESSION_LIST_CHARS)
+
     @admin.display(description="state", ordering="status")
     def state(self, obj):
         """The effective status, which is what clients see before cleanup has run."""
@@ -160,7 +172,7 @@ class QuoteAdmin(admin.ModelAdmin):
 
     @admin.display(description="ops")
     def ops_pretty(self, obj):
-        return pretty_json(obj.ops)
+        return fields_table(obj.ops)
 
     @admin.display(description="per file")
     def per_file_pretty(self, obj):
@@ -168,7 +180,7 @@ class QuoteAdmin(admin.ModelAdmin):
 
     @admin.display(description="per file credits")
     def per_file_credits_pretty(self, obj):
-        return pretty_json(obj.per_file_credits)
+        return fields_table(obj.per_file_credits)
 
     @admin.display(description="schedule (copy it was priced with)")
     def schedule_pretty(self, obj):

@@ -160,6 +160,9 @@ class Quote(models.Model):
         indexes = [
             # The cleanup's batches (keyset on expires_at, id) and expiry filters.
             models.Index(fields=["expires_at"], name="quote_expires_idx"),
+            # Staff analytics (conversion per creation day, quotes.analytics) and the
+            # admin's newest-first list: a range of creation times. Appends only.
+            models.Index(fields=["created_at"], name="quote_created_idx"),
             # Newest active quote of a session: equality on both, newest first; also any
             # lookup by session_id alone.
             models.Index(
