@@ -365,6 +365,10 @@ CLEANUPS = {
         "uploads.services.anonymous_upload_cleanup",
         env_int("ANONYMOUS_UPLOAD_CLEANUP_INTERVAL_S", 3600),
     ),
+    "stuck_quote_runs": (
+        "quotes.runs.services.quote_run_reap_stuck",
+        env_int("QUOTE_RUN_REAPER_INTERVAL_S", 60),
+    ),
     "stuck_renders": (
         "rendering.services.render_jobs.render_job_reap_stuck",
         env_int("RENDER_REAPER_INTERVAL_S", 60),
@@ -463,6 +467,10 @@ QUOTE_RUN_PRIORITY_MULTIPLIER = float(env_str("QUOTE_RUN_PRIORITY_MULTIPLIER", "
 QUOTE_RUN_BULK_MIN_FILES = env_int("QUOTE_RUN_BULK_MIN_FILES", 5)
 QUOTE_RUN_BULK_DISCOUNT_PERCENT = env_int("QUOTE_RUN_BULK_DISCOUNT_PERCENT", 20)
 QUOTE_RUN_MAX_ATTEMPTS = env_int("QUOTE_RUN_MAX_ATTEMPTS", 3)
+# The reaper publishes the task again for a run that had no live attempt this long (a lost
+# message; longer than the broker's visibility timeout, so its redelivery comes first); it
+# fails only runs whose QUOTE_RUN_MAX_ATTEMPTS attempts all died.
+QUOTE_RUN_STUCK_AFTER = timedelta(seconds=env_int("QUOTE_RUN_STUCK_AFTER_S", 600))
 
 # --- Uploads ------------------------------------------------------------------------------
 
