@@ -141,6 +141,12 @@ DB_CONNECT_TIMEOUT_S = env_int("DB_CONNECT_TIMEOUT_S", 5)
 # Django's with a health check on checkout that polls the socket instead of sending a
 # query (config/postgres/base.py): one round trip less per request.
 DB_POOL_MAX = env_int("DB_POOL_MAX", 20)
+# What sits between the processes and PostgreSQL: "" (nothing, or a session pooler) or
+# "pgbouncer" (any pooler in transaction mode: PgBouncer, pgcat, Supavisor, RDS Proxy).
+DATABASE_POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env_str("DATABASE_POOLER").strip().lower()
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty or pgbouncer.")
 
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -162,6 +168,15 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         del _db["OPTIONS"]["pool"]
         _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
         _db["CONN_HEALTH_CHECKS"] = True  # the engine's is_usable: a socket poll
+    if DATABASE_POOLER == "pgbouncer":
+        # Behind a transaction pooler consecutive transactions of one connection may run on
+        # different server connections, so nothing may outlive a transaction: no
+        # server-side cursors (QuerySet.iterator() holds one across fetches) and no
+        # prepared statements (psycopg prepares a query on its 5th run by default).
+        # The code holds no other session state: no advisory locks (single-flight is a
+        # lease row, config/locks.py), no LISTEN (wake-ups are Redis), only SET LOCAL.
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _db["OPTIONS"]["prepare_threshold"] = None
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
