@@ -352,6 +352,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 600),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# How often beat rereads its schedule at most (0: django-celery-beat's 5 s).
+CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("BEAT_MAX_INTERVAL_S", 0)
+# Task processes per worker (0: one per CPU); each may hold a database connection.
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 0) or None
 # A worker's claim on a render job or quote run lasts this long (config/job_lease.py): longer
 # than the hard time limit, so a live attempt never loses its job, and shorter than the
 # visibility timeout, so a retry waiting for it is not redelivered meanwhile.
