@@ -1,7 +1,7 @@
 """Graceful shutdown of the Procfile's processes: on SIGTERM the stream process ends its open
 event streams at once and cleanly (the client resumes on another instance with
 Last-Event-ID, missing nothing), finishes the requests in flight and exits within its
-bound; the web process finishes the requests in flight."""
+bound; the web process finishes the requests in flight; a worker finishes its task."""
 
 import json
 import os
@@ -11,6 +11,7 @@ import time
 
 import requests
 
+from quotes.runs.models import QuoteRun
 from quotes.services import credit_schedule_ensure_default
 from tests.e2e.harness import Process
 from tests.e2e.test_quote_runs import FILES, SESSION, SseClient, start_run, status
@@ -22,6 +23,8 @@ STEP_S = "0.5"
 # far below the run's remaining seconds and the server's 20 s graceful timeout).
 STREAM_END_BOUND_S = 2.0
 EXIT_BOUND_S = 8.0
+# A worker finishes its run first: the run's ~6 s plus start-up slack.
+WORKER_EXIT_BOUND_S = 20.0
 # How long the in-flight request keeps its body unfinished after the SIGTERM.
 IN_FLIGHT_HOLD_S = 1.0
 
@@ -132,3 +135,26 @@ def test_sigterm_on_web_finishes_the_request_in_flight(cluster):
     assert in_flight_status == 201, quote
     assert quote["credits_total"] > 0
     assert exited_after < EXIT_BOUND_S
+
+
+def test_sigterm_on_a_worker_finishes_its_run_before_it_exits(cluster):
+    # given a worker from the Procfile in the middle of a quote run
+    server = cluster.add_server()
+    worker = cluster.add_worker(QUOTE_RUN_PROVIDER_STEP_S=STEP_S)
+    cluster.wait_ready()
+    run = start_run(server)
+    stream = SseClient(f"{server.url}{run['stream_url']}")
+    head = [stream.next_event() for _ in range(3)]
+
+    # when it is told to stop (Celery's warm shutdown)
+    os.kill(worker.popen.pid, signal.SIGTERM)
+    exited_after = wait_exit(worker, WORKER_EXIT_BOUND_S)
+    final = status(server, run)
+    tail = stream.rest()
+
+    # then it finished the run, in one attempt, before exiting
+    assert final["status"] == "completed"
+    ids = [event["id"] for event in head + tail]
+    assert ids == list(range(1, final["last_event_id"] + 1))
+    assert QuoteRun.objects.get(pk=run["run_id"]).attempts == 1
+    assert exited_after < WORKER_EXIT_BOUND_S
