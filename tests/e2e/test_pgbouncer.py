@@ -1,11 +1,10 @@
 """The Procfile's processes behind PgBouncer in transaction-pooling mode (DATABASE_POOLER=
 pgbouncer): the whole flow works, and what must happen exactly once still does when
-concurrent requests from several processes share a few server connections."""
+concurrent requests from several processes share a few server connections: the render
+quota, the stock, an Idempotency-Key's single flight."""
 
 import subprocess
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -17,6 +16,7 @@ from orders.models import Order, Product
 from quotes.services import credit_schedule_ensure_default
 from rendering.models import RenderJob, RenderJobStatus
 from tests.accounts.factories import AddressFactory
+from tests.concurrency import fire_concurrently
 from tests.conftest import _missing
 from tests.e2e.harness import free_port
 from tests.e2e.pgbouncer import POOL_SIZE, PgBouncer, find_pgbouncer
@@ -36,6 +36,8 @@ RENDERS = 24
 QUOTA = 4
 ORDERS = 16
 STOCK = 5
+RETRIES = 12
+KEY = "pooled-retry-storm"
 
 
 @pytest.fixture
@@ -54,15 +56,10 @@ def pgbouncer():
     bouncer.stop()
 
 
-def fire_at_once(count: int, call) -> list:
-    barrier = threading.Barrier(count)
-
-    def fire(index: int):
-        barrier.wait(timeout=30)
-        return call(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(fire, range(count)))
+def post(url: str, body: dict, headers: dict) -> tuple[int, dict, str | None]:
+    """(status, body, Idempotent-Replayed): picklable, for fire_concurrently."""
+    response = requests.post(url, json=body, headers=headers, timeout=60)
+    return response.status_code, response.json(), response.headers.get("Idempotent-Replayed")
 
 
 def server_connections(bouncer: PgBouncer) -> int:
@@ -134,25 +131,25 @@ def test_the_cluster_works_and_single_flights_through_pgbouncer(
     _, token = auth_session_create(user=user)
     as_user = {"Authorization": f"Bearer {token}"}
     body = render_body(shop, session, product)
-    renders = fire_at_once(
-        RENDERS,
-        lambda i: requests.post(
-            f"{webs[i % 2].url}/api/renders", json=body, headers=as_user, timeout=60
-        ),
+    renders = fire_concurrently(
+        lambda i: post(f"{webs[i % 2].url}/api/renders", body, as_user), RENDERS
     )
     customer = django_user_model.objects.create_user(email="buyer@example.com", password=password)
     address = AddressFactory(user=customer, is_default=True)
     ProductFactory(sku="POOLED-PRINT", name="Print", price_cents=900, stock_quantity=STOCK)
+    ProductFactory(sku="POOLED-ONCE", name="Poster", price_cents=500, stock_quantity=50)
     _, customer_token = auth_session_create(user=customer)
+    as_customer = {"Authorization": f"Bearer {customer_token}"}
     order = {"address_id": str(address.id), "items": [{"sku": "POOLED-PRINT", "quantity": 1}]}
-    orders = fire_at_once(
-        ORDERS,
-        lambda i: requests.post(
-            f"{webs[i % 2].url}/api/orders",
-            json=order,
-            headers={"Authorization": f"Bearer {customer_token}"},
-            timeout=60,
+    orders = fire_concurrently(
+        lambda i: post(f"{webs[i % 2].url}/api/orders", order, as_customer), ORDERS
+    )
+    retried = {"address_id": str(address.id), "items": [{"sku": "POOLED-ONCE", "quantity": 2}]}
+    retries = fire_concurrently(
+        lambda i: post(
+            f"{webs[i % 2].url}/api/orders", retried, {**as_customer, "Idempotency-Key": KEY}
         ),
+        RETRIES,
     )
     during = server_connections(pgbouncer)
     iterated = subprocess.run(
@@ -166,9 +163,9 @@ def test_the_cluster_works_and_single_flights_through_pgbouncer(
 
     # then exactly the quota of renders and the stock of orders went through, and the
     # renders complete on the worker
-    render_codes = sorted(response.status_code for response in renders)
+    render_codes = sorted(code for code, _, _ in renders)
     assert render_codes == [202] * QUOTA + [429] * (RENDERS - QUOTA), render_codes
-    accepted = [r.json()["id"] for r in renders if r.status_code == 202]
+    accepted = [payload["id"] for code, payload, _ in renders if code == 202]
     wait_for(
         lambda: (
             RenderJob.objects.filter(pk__in=accepted, status=RenderJobStatus.COMPLETED).count()
@@ -178,11 +175,20 @@ def test_the_cluster_works_and_single_flights_through_pgbouncer(
     )
     row = usage(shop)
     assert (row.composite_renders, row.reserved) == (QUOTA, 0)
-    order_codes = sorted(response.status_code for response in orders)
+    order_codes = sorted(code for code, _, _ in orders)
     assert order_codes == [201] * STOCK + [409] * (ORDERS - STOCK), order_codes
-    assert {r.json()["error"] for r in orders if r.status_code == 409} == {"out_of_stock"}
+    assert {payload["error"] for code, payload, _ in orders if code == 409} == {"out_of_stock"}
     assert Product.objects.get(sku="POOLED-PRINT").stock_quantity == 0
-    assert Order.objects.filter(user=customer).count() == STOCK
+    # ... and of the identical retries one placed its order, the others replayed it or
+    # were told it is in flight
+    assert Product.objects.get(sku="POOLED-ONCE").stock_quantity == 48
+    assert Order.objects.filter(user=customer).count() == STOCK + 1
+    placed = [o for o in retries if o[0] == 201]
+    assert [replayed for _, _, replayed in placed].count(None) == 1, retries
+    assert len({payload["id"] for _, payload, _ in placed}) == 1, retries
+    assert all(
+        payload["error"] == "idempotency_key_in_use" for code, payload, _ in retries if code != 201
+    ), retries
     # ... over no more server connections than PgBouncer's pool
     assert 0 < during <= POOL_SIZE, during
     assert iterated.returncode == 0, iterated.stderr[-2000:]
