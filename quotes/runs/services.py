@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.cleanup import delete_in_batches
+from config.cleanup import delete_in_keyset_batches
 from config.errors import ValidationFailed
 from config.job_lease import LeaseHeld, lease_until
 from config.queue import enqueue_on_commit
@@ -240,7 +240,7 @@ def _provider_ask(*, run: QuoteRun, name: str) -> None:
 
 def quote_run_cleanup() -> dict[str, int]:
     """Delete runs past retention with their events, QUOTE_RUN_CLEANUP_BATCH runs per short
-    transaction (bounded memory, short locks).
+    transaction (bounded memory, short locks), in expires_at order.
 
     On PostgreSQL the event partitions whose runs are all past retention are dropped
     first, so the runs' cascade finds their events gone, and the partitions ahead are
@@ -252,8 +252,8 @@ def quote_run_cleanup() -> dict[str, int]:
     if events_partitioned():
         dropped = partitions_drop_expired()
         partitions_ensure()
-    deleted = delete_in_batches(
-        QuoteRun.objects.past_retention(), batch_size=QUOTE_RUN_CLEANUP_BATCH
+    deleted = delete_in_keyset_batches(
+        QuoteRun.objects.past_retention(), key="expires_at", batch_size=QUOTE_RUN_CLEANUP_BATCH
     )
     return {
         "quote_runs": deleted[QuoteRun._meta.label],
