@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.RequestTextMiddleware",
+    "config.no_body.NoBodyMiddleware",
     "config.middleware.ApiErrorMiddleware",
 ]
 

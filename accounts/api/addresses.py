@@ -54,6 +54,7 @@ class AddressInputSerializer(StrictInputSerializer):
 class AddressListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
+    InputSerializer = AddressInputSerializer
 
     @extend_schema(responses=AddressOutputSerializer(many=True))
     def get(self, request):
@@ -73,6 +74,7 @@ class AddressListCreateApi(APIView):
 
 class AddressDetailApi(APIView):
     permission_classes = [IsAuthenticated]
+    InputSerializer = AddressInputSerializer
 
     @extend_schema(responses=AddressOutputSerializer)
     def get(self, request, address_id):
