@@ -45,7 +45,9 @@ def test_an_open_stream_keeps_no_request_alive():
 
 
 async def _stream_and_look(path: str) -> None:
-    app = ApplicationCommunicator(application, http_scope(path, (b"x-session-id", SESSION.encode())))
+    app = ApplicationCommunicator(
+        application, http_scope(path, (b"x-session-id", SESSION.encode()))
+    )
     await app.send_input({"type": "http.request", "body": b"", "more_body": False})
 
     start = await app.receive_output(timeout=10)
