@@ -32,10 +32,10 @@ class AtelierAsgiHandler(ASGIHandler):
         set_script_prefix(get_script_prefix(scope))
         await signals.request_started.asend(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
-        if request is None:
+        if request is None or error_response is not None:
             body_file.close()
             await self.send_response(error_response, send)
-            await sync_to_async(error_response.close)()
+            await sync_to_async(error_response.close)()  # type: ignore[union-attr]
             return
         # The only reference to the request once process_request has taken it.
         pending = [request]
@@ -47,9 +47,11 @@ class AtelierAsgiHandler(ASGIHandler):
             if response.streaming:
                 # Django closes the request with the response (one of its resource
                 # closers, which keeps the request alive): a stream closes it now.
-                response._resource_closers = [
-                    closer for closer in response._resource_closers if closer != request.close
+                closers = response._resource_closers  # type: ignore[attr-defined]
+                response._resource_closers = [  # type: ignore[attr-defined]
+                    closer for closer in closers if closer != request.close
                 ]
+                del closers
                 request.close()
                 body_file.close()
             del request
