@@ -15,7 +15,7 @@ on its own.
 
 During each cleanup a writer appends events to a live run without pause (each append is
 its own transaction, as in a worker): its longest append is what the cleanup made a
-worker wait.
+worker wait. The WAL each cleanup wrote is what a replica and the WAL archive take in.
 """
 
 import os
@@ -33,7 +33,8 @@ INSERT INTO quote_runs_quoterun (id, user_id, session_id, status, job, providers
     error, last_event_id, created_at, expires_at, finished_at, attempts, claimed_until)
 SELECT gen_random_uuid(), NULL, %(prefix)s || i, 'completed', '{}', '["standard"]', '{}',
     '', %(per_run)s, %(hour)s + (i %% 3600000) * interval '1 millisecond',
-    now() - interval '1 second', now() - interval '2 seconds', 1, NULL
+    now() - interval '1 second' - i * interval '1 microsecond',
+    now() - interval '2 seconds', 1, NULL
 FROM generate_series(1, %(runs)s) AS i
 """
 
@@ -104,21 +105,42 @@ def _cleanup_timed(live_run_id) -> dict:
 
     with AppendWriter(live_run_id) as writer:
         time.sleep(0.5)
+        wal_before = _wal_lsn()
         started = time.perf_counter()
         dropped = partitions_drop_expired() if events_partitioned() else {}
         drop_s = time.perf_counter() - started
         counts = quote_run_cleanup()
         seconds = time.perf_counter() - started
+        wal_mib = _wal_mib_since(wal_before)
         time.sleep(0.2)
     appends = sorted(writer.latencies_ms)
     return {
         "seconds": round(seconds, 2),
         "drop_s": round(drop_s, 2),
+        "wal_mib": wal_mib,
         "counts": {**counts, "dropped": dropped},
         "appends": len(appends),
         "append_p50_ms": round(appends[len(appends) // 2], 1) if appends else None,
         "append_max_ms": round(appends[-1], 1) if appends else None,
     }
+
+
+def _wal_lsn() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        return cursor.fetchone()[0]
+
+
+def _wal_mib_since(lsn: str) -> float:
+    """WAL written since `lsn`, cluster-wide: what a replica and the archive must take in
+    (other databases' writes meanwhile included, a small share next to these deletes)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [lsn])
+        return round(float(cursor.fetchone()[0]) / 2**20, 1)
 
 
 class _Editor:
@@ -171,11 +193,13 @@ def run(bench) -> None:
         partition_total_s=partitioned["seconds"],
         partition_drop_s=partitioned["drop_s"],
         partition_drop_counts=partitioned["counts"],
+        partition_wal_mib=partitioned["wal_mib"],
         partition_append_max_ms=partitioned["append_max_ms"],
         partition_append_p50_ms=partitioned["append_p50_ms"],
         plain_fill_s=round(plain_fill_s, 1),
         batched_delete_s=batched["seconds"],
         batched_delete_counts=batched["counts"],
+        batched_wal_mib=batched["wal_mib"],
         batched_append_max_ms=batched["append_max_ms"],
         batched_append_p50_ms=batched["append_p50_ms"],
         speedup=round(batched["seconds"] / max(partitioned["seconds"], 0.001), 1),

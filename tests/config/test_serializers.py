@@ -55,15 +55,15 @@ def test_known_keys_pass_and_validation_goes_on_as_usual():
 
 
 @pytest.mark.django_db
-def test_ttl_seconds_on_a_quote_is_not_silently_dropped(auth_client):
+def test_an_unknown_field_on_a_quote_is_not_silently_dropped(auth_client):
 
-    response = auth_client.post("/api/quotes", {**JOB, "ttl_seconds": 120}, format="json")
+    response = auth_client.post("/api/quotes", {**JOB, "ttl_minutes": 2}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {
         "error": "validation_error",
         "message": "The request is invalid.",
-        "details": {"ttl_seconds": ["Unknown field."]},
+        "details": {"ttl_minutes": ["Unknown field."]},
     }
 
 
