@@ -1,14 +1,36 @@
-"""OpenAPI generation: unique names for nested serializers, the bearer security scheme and
-the Idempotency-Key header of every @idempotent handler."""
+"""OpenAPI generation: unique names for nested serializers, tags and summaries from the view,
+the security schemes, the Idempotency-Key header of every @idempotent handler, and every
+operation's error answers from its view's `error_codes` (config.errors.ERROR_CODES)."""
+
+import re
+from collections import defaultdict
+from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
+
+from config.errors import ERROR_CODES
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Set by config.idempotency.idempotent on a handler: whether its answers are stored.
 IDEMPOTENT_HANDLER_ATTR = "idempotency_stores_answer"
+# The class attribute of every APIView listing the ERROR_CODES it can answer itself.
+ERROR_CODES_ATTR = "error_codes"
+SESSION_ID_SCHEME = "sessionId"
+BEARER_SCHEME = "bearerAuth"
+# Codes no operation answers, so none documents them: an operation that does not exist
+# (405 method_not_allowed) and a bug (500 internal_error, which tests must never see).
+UNDOCUMENTED_CODES = frozenset({"method_not_allowed"})
+# Tag of each view module (the app it belongs to); other modules are tagged by their app.
+MODULE_TAGS = {
+    "accounts.webhooks.api": "webhooks",
+    "quotes.runs.api": "quote-runs",
+    "config.health": "health",
+}
 IDEMPOTENCY_KEY_STORED = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -30,6 +52,97 @@ IDEMPOTENCY_KEY_NOT_STORED = OpenApiParameter(
         "a secret token, so every call runs."
     ),
 )
+BINARY = {"type": "string", "format": "binary"}
+# "POST /api/quotes: " or "/api/orders: " before a view docstring's summary.
+DOC_PATH_PREFIX = re.compile(r"^(?:(?:GET|POST|PUT|PATCH|DELETE)\b)?[^:]*?/api/[^:]*:\s*")
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Seconds to wait before retrying (sent with the codes marked so).",
+    }
+}
+# Example `details` of the codes whose answer carries them.
+EXAMPLE_DETAILS: dict[str, Any] = {
+    "validation_error": {"field": ["This field is required."]},
+    "rate_limited": {"retry_after": 42},
+    "quota_exceeded": {"remaining": 0, "resets_at": "2026-01-02T00:00:00+00:00"},
+    "out_of_stock": {"skus": ["MUG-01"]},
+    "file_too_large": {"max_bytes": 20971520},
+    "request_too_large": {"max_bytes": 1048576},
+}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer of the API (API.md): a code, a human message, maybe details."""
+
+    error = serializers.CharField(help_text="Machine-readable code; see each response's list.")
+    message = serializers.CharField(help_text="Human-readable explanation.")
+    details = serializers.JSONField(
+        required=False,
+        help_text="What exactly failed: per-field messages for validation_error, limits, skus.",
+    )
+
+
+def handler_owner(view_class: type, method: str) -> type:
+    """The class that defines the view's handler of `method` (a view may inherit its
+    handlers from several others: orders.api.OrderListOrPlaceApi)."""
+    handler = getattr(view_class, method.lower(), None)
+    name = getattr(handler, "__qualname__", "").split(".")[0]
+    return next((cls for cls in view_class.__mro__ if cls.__name__ == name), view_class)
+
+
+def view_error_codes(view_class: type, method: str) -> set[str]:
+    """Every code an operation can answer: the `error_codes` of the class defining its
+    handler, plus those that come with what the view is (authenticated, throttled, takes a
+    body, idempotent)."""
+    owner = handler_owner(view_class, method)
+    codes = set(getattr(owner, ERROR_CODES_ATTR, ()))
+    # Any view reads the database (503) and negotiates its answer's type (406).
+    codes |= {"service_unavailable", "not_acceptable"}
+    if getattr(view_class, "authentication_classes", ()):
+        codes.add("invalid_token")
+    if getattr(view_class, "throttle_classes", ()):
+        codes.add("rate_limited")
+    method = method.upper()
+    if method in BODY_METHODS:
+        parsers = getattr(view_class, "parser_classes", ()) or ()
+        if all(parser.media_type == "application/json" for parser in parsers):
+            codes |= {"validation_error", "request_too_large"}
+        else:
+            codes |= {"validation_error", "file_too_large", "unsupported_media_type"}
+    handler = getattr(view_class, method.lower(), None)
+    if getattr(handler, IDEMPOTENT_HANDLER_ATTR, None) is not None:
+        codes |= {"validation_error", "idempotency_key_in_use", "idempotency_key_reused"}
+    return codes
+
+
+def error_responses(codes: set[str], error_ref: dict) -> dict[str, dict]:
+    """One response per status, with the shared Error component, its codes listed in the
+    description and one example each; Retry-After where one of its codes sends it."""
+    by_status: dict[int, list[str]] = defaultdict(list)
+    for code in sorted(codes):
+        by_status[ERROR_CODES[code].status].append(code)
+    responses = {}
+    for status_code, status_codes in sorted(by_status.items()):
+        lines = []
+        for code in status_codes:
+            spec = ERROR_CODES[code]
+            mark = " (with Retry-After)" if spec.retry_after else ""
+            lines.append(f"- `{code}`{mark}: {spec.description}")
+        examples = {}
+        for code in status_codes:
+            value: dict[str, Any] = {"error": code, "message": ERROR_CODES[code].description}
+            if code in EXAMPLE_DETAILS:
+                value["details"] = EXAMPLE_DETAILS[code]
+            examples[code] = {"summary": code, "value": value}
+        response: dict[str, Any] = {
+            "description": "Error codes:\n" + "\n".join(lines),
+            "content": {"application/json": {"schema": error_ref, "examples": examples}},
+        }
+        if any(ERROR_CODES[code].retry_after for code in status_codes):
+            response["headers"] = RETRY_AFTER_HEADER
+        responses[str(status_code)] = response
+    return responses
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -38,13 +151,43 @@ class AutoSchema(SpectacularAutoSchema):
     Without an explicit @extend_schema, the request body is the view's InputSerializer
     (for POST/PUT/PATCH) and the response its OutputSerializer. Component names come from
     the qualified name (`OrderTrackingApi.OutputSerializer` is "OrderTrackingOutput"), since
-    the bare nested names repeat across views.
+    the bare nested names repeat across views. The tag is the view's app, the summary the
+    first line of its docstring after "METHOD /path:", the errors those of
+    `view_error_codes`.
     """
 
     def _nested(self, name: str):
         if isinstance(self.view, GenericAPIView):
             return None
         return getattr(self.view, name, None)
+
+    def get_tags(self) -> list[str]:
+        module = type(self.view).__module__
+        if module in MODULE_TAGS:
+            return [MODULE_TAGS[module]]
+        return [module.split(".")[0]]
+
+    def get_summary(self) -> str | None:
+        """The first sentence of the handler's docstring, else of the class defining the
+        handler, after its "METHOD /api/path:" prefix."""
+        handler = getattr(self.view, self.method.lower(), None)
+        doc = get_doc(handler) or get_doc(handler_owner(type(self.view), self.method))
+        paragraph = " ".join(doc.split("\n\n", 1)[0].split())
+        sentence = DOC_PATH_PREFIX.sub("", paragraph).split(". ", 1)[0].rstrip(".")
+        return sentence[:1].upper() + sentence[1:] or None
+
+    def get_auth(self):
+        auth = list(super().get_auth())
+        from quotes.identity import SESSION_ID_HEADER
+
+        takes_session = any(
+            isinstance(parameter, OpenApiParameter) and parameter.name == SESSION_ID_HEADER
+            for parameter in self.get_override_parameters()
+        )
+        if takes_session:
+            # Anonymous callers identify by X-Session-Id instead of a token.
+            auth.insert(len([a for a in auth if a]), {SESSION_ID_SCHEME: []})
+        return auth
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
@@ -64,18 +207,201 @@ class AutoSchema(SpectacularAutoSchema):
             return super().get_response_serializers()
         return self._nested("OutputSerializer")
 
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        error_ref = self.resolve_serializer(ErrorSerializer, "response").ref
+        codes = view_error_codes(type(self.view), self.method) - UNDOCUMENTED_CODES
+        for status_code, response in error_responses(codes, error_ref).items():
+            responses.setdefault(status_code, response)
+        return responses
+
     def get_serializer_name(self, serializer, direction) -> str:
         qualname = type(serializer).__qualname__
         if "." not in qualname:
             return super().get_serializer_name(serializer, direction)
-        outer, _, inner = qualname.rpartition(".")
-        outer = outer.split(".")[-1].removesuffix("Api")
-        return outer + inner
+        parts = qualname.split(".")
+        # The view, then every nested serializer but the generic InputSerializer /
+        # OutputSerializer wrappers: `OrderPlaceApi.InputSerializer.LineSerializer` is
+        # "OrderPlaceLine", `OrderTrackingApi.OutputSerializer` "OrderTrackingOutput".
+        view = parts[0].removesuffix("Api")
+        inner = [part.removesuffix("Serializer") for part in parts[1:]]
+        if len(inner) > 1 and inner[0] in ("Input", "Output"):
+            inner = inner[1:]
+        return view + "".join(inner)
 
 
 class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.BearerAuthentication"
-    name = "bearerAuth"
+    name = BEARER_SCHEME
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "Token from /api/users/login"}
+
+
+def _error_response(codes: set[str]) -> dict[str, dict]:
+    return error_responses(codes, {"$ref": "#/components/schemas/Error"})
+
+
+SSE_DESCRIPTION = """\
+A `text/event-stream` (Server-Sent Events) of the run's events, replayed from the start
+(or after `Last-Event-ID`) and then followed live, on any instance.
+
+- The stream opens with `retry: <ms>` (SSE_RETRY_MS, default 1000): how long an EventSource
+  waits before reconnecting.
+- Then one block per event: `id: <seq>\\nevent: <type>\\ndata: <json>\\n\\n`, seq = 1, 2, 3 …
+- Event types: `run.started`, `provider.started`, `provider.progress`, `provider.quote`,
+  `provider.failed`, `run.completed`, `run.failed`. The stream ends after the terminal
+  event (`run.completed` or `run.failed`).
+- A comment line `: keepalive` at least every SSE_KEEPALIVE_S (15 s).
+- Reconnect with `Last-Event-ID: N` (header, or `?last_event_id=N`): the stream starts at
+  event N+1, with no gap and no duplicate. A reconnect at or after the terminal event
+  answers 204, which ends a browser EventSource for good.
+- `stream_url` carries `?token=`, a capability bound to the run, so a plain
+  `new EventSource(stream_url)` needs no header; without it the bearer token or
+  `X-Session-Id` identify the caller as for the other quote-run calls.
+"""
+
+STORAGE_DESCRIPTION = """\
+The local-storage stand-in for cloud signed URLs (`url` of uploads and renders,
+`upload.url` of room sessions): `?token=` is a signature bound to the key, the method and an
+expiry (≤ 1 h), and is the only authorization. GET streams the object (typed by its key's
+extension, sandboxed by `Content-Security-Policy`); PUT writes the body once, with the
+Content-Type it was signed for (`content_type_mismatch` otherwise) and never overwrites
+(`storage_key_exists`). A bad or expired signature is 403 `forbidden`.
+"""
+
+
+def _path_param(name: str, description: str, fmt: str | None = None) -> dict:
+    schema: dict[str, Any] = {"type": "string"}
+    if fmt:
+        schema["format"] = fmt
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _query_param(name: str, description: str, schema: dict, required: bool = False) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _stream_operation() -> dict:
+    return {
+        "operationId": "quote_runs_stream_retrieve",
+        "summary": "Stream the run's events (Server-Sent Events)",
+        "description": SSE_DESCRIPTION,
+        "tags": ["quote-runs"],
+        "parameters": [
+            _path_param("run_id", "The run.", "uuid"),
+            _query_param(
+                "token", "The capability in `stream_url` (instead of headers).", {"type": "string"}
+            ),
+            _query_param(
+                "last_event_id",
+                "Resume after this event (when the header cannot be sent).",
+                {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+            ),
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Resume after this event (a non-negative integer).",
+            },
+            {
+                "name": "X-Session-Id",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Anonymous caller identity (when no token is given).",
+            },
+        ],
+        "security": [{BEARER_SCHEME: []}, {SESSION_ID_SCHEME: []}, {}],
+        "responses": {
+            "200": {
+                "description": "The event stream.",
+                "content": {
+                    "text/event-stream": {
+                        "schema": {"type": "string"},
+                        "example": (
+                            "retry: 1000\n\n"
+                            'id: 1\nevent: run.started\ndata: {"providers":["acme"]}\n\n'
+                            'id: 2\nevent: provider.quote\ndata: {"provider":"acme",'
+                            '"credits_total":12,"eta_seconds":30}\n\n'
+                        ),
+                    }
+                },
+            },
+            "204": {"description": "`Last-Event-ID` is already the terminal event: nothing more."},
+            **_error_response(
+                {"validation_error", "invalid_token", "not_found", "service_unavailable"}
+            ),
+        },
+    }
+
+
+def _storage_operations() -> dict:
+    key = _path_param("key", "The object's storage key (may contain `/`).")
+    token = _query_param(
+        "token", "The signature of this URL (key, method, expiry).", {"type": "string"}, True
+    )
+    return {
+        "get": {
+            "operationId": "storage_retrieve",
+            "summary": "Read an object through a signed URL (local storage)",
+            "description": STORAGE_DESCRIPTION,
+            "tags": ["uploads"],
+            "parameters": [key, token],
+            "security": [{}],
+            "responses": {
+                "200": {
+                    "description": "The object's bytes.",
+                    "content": {"application/octet-stream": {"schema": BINARY}},
+                },
+                **_error_response({"forbidden", "not_found", "service_unavailable"}),
+            },
+        },
+        "put": {
+            "operationId": "storage_update",
+            "summary": "Write an object once through a signed URL (local storage)",
+            "description": STORAGE_DESCRIPTION,
+            "tags": ["uploads"],
+            "parameters": [key, token],
+            "security": [{}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": BINARY}},
+            },
+            "responses": {
+                "200": {"description": "Stored."},
+                **_error_response(
+                    {
+                        "content_type_mismatch",
+                        "empty_body",
+                        "forbidden",
+                        "file_too_large",
+                        "storage_key_exists",
+                        "service_unavailable",
+                    }
+                ),
+            },
+        },
+    }
+
+
+def document_plain_views(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: the two plain Django views DRF's generator cannot see, the SSE
+    stream and the local signed-URL target."""
+    paths = result.setdefault("paths", {})
+    paths["/api/quote-runs/{run_id}/stream"] = {"get": _stream_operation()}
+    paths["/api/storage/{key}"] = _storage_operations()
+    return result

@@ -36,6 +36,9 @@ def signed_url(key: str, request) -> str | None:
 
 
 class ShopCreateApi(APIView):
+    """POST /api/shops: create a shop with the default daily quota."""
+
+    error_codes = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -63,6 +66,9 @@ class ShopCreateApi(APIView):
 
 
 class ShopUsageApi(APIView):
+    """GET /api/shops/{id}/usage: today's render quota use of a shop."""
+
+    error_codes = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -86,6 +92,9 @@ class ShopUsageApi(APIView):
 
 
 class RoomSessionCreateApi(APIView):
+    """POST /api/shops/{id}/room-sessions: a room session and where to PUT its image."""
+
+    error_codes = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -134,6 +143,9 @@ class RoomSessionOutputSerializer(serializers.Serializer):
 
 
 class RoomSessionConfirmApi(APIView):
+    """POST /api/room-sessions/{id}/confirm: confirm the uploaded room image."""
+
+    error_codes = ("invalid_token", "not_found", "image_missing")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
@@ -147,6 +159,9 @@ class RoomSessionConfirmApi(APIView):
 
 
 class RoomSessionCleanedApi(APIView):
+    """POST /api/room-sessions/{id}/cleaned: record the cleaned room image."""
+
+    error_codes = ("validation_error", "invalid_token", "not_found", "image_missing")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
@@ -167,6 +182,15 @@ class RoomSessionCleanedApi(APIView):
 
 
 class RenderCreateApi(APIView):
+    """POST /api/renders: queue a render of a product in a room."""
+
+    error_codes = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "image_missing",
+        "quota_exceeded",
+    )
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -210,6 +234,9 @@ class RenderCreateApi(APIView):
 
 
 class RenderDetailApi(APIView):
+    """GET /api/renders/{id}: a render's status and its result URL."""
+
+    error_codes = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
