@@ -8,12 +8,13 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import get_doc
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.plumbing import force_instance, get_doc, is_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 
 from config.errors import ERROR_CODES
+from config.openapi_examples import EXAMPLES
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Set by config.idempotency.idempotent on a handler: whether its answers are stored.
@@ -214,6 +215,22 @@ class AutoSchema(SpectacularAutoSchema):
         for status_code, response in error_responses(codes, error_ref).items():
             responses.setdefault(status_code, response)
         return responses
+
+    def _get_examples(self, serializer, direction, media_type, status_code=None, extras=None):
+        """The component's example from config.openapi_examples when none is declared."""
+        examples = super()._get_examples(serializer, direction, media_type, status_code, extras)
+        if examples or media_type != "application/json":
+            return examples
+        if direction == "response" and not str(status_code or "200").startswith("2"):
+            return examples
+        child = force_instance(getattr(serializer, "child", serializer))
+        if not is_serializer(child):
+            return examples
+        name = self._get_serializer_name(child, direction).removesuffix("Request")
+        if name not in EXAMPLES:
+            return examples
+        example = OpenApiExample(name, value=EXAMPLES[name])
+        return super()._get_examples(serializer, direction, media_type, status_code, [example])
 
     def get_serializer_name(self, serializer, direction) -> str:
         qualname = type(serializer).__qualname__

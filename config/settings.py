@@ -308,8 +308,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Offline: Redoc's default is to load Google Fonts; the page's fonts are the system's.
-    "REDOC_UI_SETTINGS": {"hideDownloadButton": False},
+    # Offline docs: assets from drf-spectacular-sidecar, no Swagger validator badge (an image
+    # from validator.swagger.io), Redoc on system fonts (templates/atelier/redoc.html drops
+    # its Google Fonts links).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif"},
+            }
+        }
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -15,7 +15,11 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("health/ready", HealthReadyApi.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="atelier/redoc.html"),
+        name="redoc",
+    ),
     path("", include("accounts.urls")),
     path("", include("accounts.webhooks.urls")),
     path("", include("quotes.urls")),

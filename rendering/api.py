@@ -145,7 +145,7 @@ class RoomSessionOutputSerializer(serializers.Serializer):
 class RoomSessionConfirmApi(APIView):
     """POST /api/room-sessions/{id}/confirm: confirm the uploaded room image."""
 
-    error_codes = ("invalid_token", "not_found", "image_missing")
+    error_codes = ("invalid_token", "not_found", "image_missing", "file_too_large")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer

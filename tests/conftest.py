@@ -96,13 +96,14 @@ def undeclared_errors(answers) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _errors_documented():
-    """Fails a test whose requests got an error answer the OpenAPI schema does not list."""
+def _errors_documented(request):
+    """Fails a test whose requests got an error answer the OpenAPI schema does not list
+    (unless marked `undocumented_errors`: it provokes a bug on purpose, a 500)."""
     _error_answers.clear()
     yield
     problems = undeclared_errors(_error_answers)
     _error_answers.clear()
-    if problems:
+    if problems and not request.node.get_closest_marker("undocumented_errors"):
         pytest.fail("Undocumented error answers:\n" + "\n".join(problems))
 
 
