@@ -98,8 +98,10 @@ def view_error_codes(view_class: type, method: str) -> set[str]:
     body, idempotent)."""
     owner = handler_owner(view_class, method)
     codes = set(getattr(owner, ERROR_CODES_ATTR, ()))
-    # Any view reads the database (503) and negotiates its answer's type (406).
-    codes |= {"service_unavailable", "not_acceptable"}
+    # Any view reads the database (503) and negotiates its answer's type (406); any request
+    # under /api/ with a NUL or a lone surrogate in a query or header is a 400
+    # (config.middleware.RequestTextMiddleware).
+    codes |= {"service_unavailable", "not_acceptable", "validation_error"}
     if getattr(view_class, "authentication_classes", ()):
         codes.add("invalid_token")
     if getattr(view_class, "throttle_classes", ()):
@@ -382,9 +384,11 @@ def _storage_operations() -> dict:
             "responses": {
                 "200": {
                     "description": "The object's bytes.",
-                    "content": {"application/octet-stream": {"schema": BINARY}},
+                    "content": {"*/*": {"schema": BINARY}},
                 },
-                **_error_response({"forbidden", "not_found", "service_unavailable"}),
+                **_error_response(
+                    {"validation_error", "forbidden", "not_found", "service_unavailable"}
+                ),
             },
         },
         "put": {

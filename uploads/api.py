@@ -95,7 +95,7 @@ class FileDetailApi(APIView):
 
     error_codes = ("invalid_token", "not_found")
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
+    @extend_schema(responses={(200, "image/*"): bytes, 302: None, 304: None})
     def get(self, request, file_id):
         """The bytes (local storage) or a 302 to a signed URL (cloud storage)."""
         upload = upload_get_for_user(user=request.user, upload_id=file_id)

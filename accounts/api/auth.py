@@ -190,7 +190,7 @@ class AuthSessionListApi(APIView):
         expires_at = serializers.DateTimeField()
         last_seen_at = serializers.DateTimeField()
         user_agent = serializers.CharField()
-        ip_address = serializers.IPAddressField()
+        ip_address = serializers.IPAddressField(allow_null=True)
         current = serializers.SerializerMethodField()
 
         def get_current(self, session) -> bool:

@@ -16,7 +16,15 @@ from tests.orders.factories import ProductFactory
 from tests.rendering.factories import product_png
 
 PACKAGE = "atelier_client"
-GENERATOR_CONFIG = f"post_hooks: []\npackage_name_override: {PACKAGE}\n"
+# Stored bytes are documented with their real media type ranges (image/*, */*), which the
+# generator reads as bytes only when told to.
+GENERATOR_CONFIG = f"""\
+post_hooks: []
+package_name_override: {PACKAGE}
+content_type_overrides:
+  "image/*": application/octet-stream
+  "*/*": application/octet-stream
+"""
 PASSWORD = "generated-client-horse-42"
 
 
@@ -178,6 +186,10 @@ def test_a_generated_client_drives_every_main_flow(generated, client_server):
         201,
         models.UploadOutput,
     )
+    stored = _ok(
+        api("uploads.files_retrieve").sync_detailed(upload.id, client=client), 200, types.File
+    )
+    assert stored.payload.read() == product_png()
     not_image = api("uploads.uploads_create").sync_detailed(
         client=client,
         body=models.UploadCreateInputRequest(
