@@ -60,7 +60,7 @@ class TrackingEventOutputSerializer(serializers.Serializer):
 class ProductListApi(APIView):
     """GET /api/products: the active catalogue, by sku, public."""
 
-    error_codes = ("validation_error",)
+    error_codes: tuple[str, ...] = ("validation_error",)
     permission_classes = [AllowAny]
 
     class Pagination(CursorPagination):
@@ -90,7 +90,12 @@ class ProductListApi(APIView):
 class OrderPlaceApi(APIView):
     """POST /api/orders: place an order (stock taken atomically, all or nothing)."""
 
-    error_codes = ("validation_error", "invalid_token", "not_found", "out_of_stock")
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "out_of_stock",
+    )
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(StrictInputSerializer):
@@ -119,7 +124,7 @@ class OrderPlaceApi(APIView):
 class OrderListApi(APIView):
     """GET /api/orders: the caller's orders, newest first."""
 
-    error_codes = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -145,7 +150,7 @@ class OrderListOrPlaceApi(OrderListApi, OrderPlaceApi):
 class OrderDetailApi(APIView):
     """GET /api/orders/{id}: one of the caller's orders (someone else's: 404)."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=OrderOutputSerializer)
@@ -157,7 +162,7 @@ class OrderDetailApi(APIView):
 class OrderCancelApi(APIView):
     """POST /api/orders/{id}/cancel: placed → cancelled, stock returned exactly once."""
 
-    error_codes = ("invalid_token", "not_found", "order_not_cancellable")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "order_not_cancellable")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=OrderOutputSerializer)
@@ -170,7 +175,7 @@ class OrderCancelApi(APIView):
 class OrderTrackingApi(APIView):
     """GET /api/orders/{id}/tracking: carrier, status and the timeline, oldest event first."""
 
-    error_codes = ("invalid_token", "not_found", "order_cancelled")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "order_cancelled")
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):
@@ -190,7 +195,7 @@ class OrderTrackingApi(APIView):
 class TrackingEventCreateApi(APIView):
     """POST /api/orders/{id}/tracking/events (staff): append to the timeline."""
 
-    error_codes = (
+    error_codes: tuple[str, ...] = (
         "validation_error",
         "invalid_token",
         "forbidden",

@@ -28,7 +28,7 @@ SESSION_HEADER_PARAMETER = OpenApiParameter(
 class CreditScheduleGetApi(APIView):
     """GET /api/credit-schedule: the active price list."""
 
-    error_codes = ()
+    error_codes: tuple[str, ...] = ()
 
     class OutputSerializer(serializers.Serializer):
         version = serializers.IntegerField()
@@ -44,7 +44,7 @@ class CreditScheduleGetApi(APIView):
 class QuoteCreateApi(APIView):
     """POST /api/quotes: price a job against the active schedule and store the quote."""
 
-    error_codes = ("validation_error",)
+    error_codes: tuple[str, ...] = ("validation_error",)
     InputSerializer = JobInputSerializer
     OutputSerializer = QuoteOutputSerializer
 
@@ -66,7 +66,7 @@ class QuoteCreateApi(APIView):
 class QuoteGetApi(APIView):
     """GET /api/quotes/{id}: visible to its user (token) or its session (X-Session-Id)."""
 
-    error_codes = ("validation_error", "not_found")
+    error_codes: tuple[str, ...] = ("validation_error", "not_found")
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])
@@ -83,7 +83,7 @@ class QuoteSessionGetApi(APIView):
     Knowing a session id is what identifies an anonymous caller, so the path is enough.
     """
 
-    error_codes = ("validation_error", "not_found")
+    error_codes: tuple[str, ...] = ("validation_error", "not_found")
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(responses=OutputSerializer)
@@ -101,7 +101,13 @@ class QuoteSessionGetApi(APIView):
 class QuoteUseApi(APIView):
     """POST /api/quotes/{id}/use: exactly one caller ever gets 200."""
 
-    error_codes = ("validation_error", "not_found", "quote_used", "quote_expired", "quote_conflict")
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "not_found",
+        "quote_used",
+        "quote_expired",
+        "quote_conflict",
+    )
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(request=None, responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])
@@ -114,7 +120,7 @@ class QuoteUseApi(APIView):
 class QuoteExpireApi(APIView):
     """POST /api/quotes/{id}/expire: give up a quote before its expiry."""
 
-    error_codes = ("validation_error", "not_found", "quote_used")
+    error_codes: tuple[str, ...] = ("validation_error", "not_found", "quote_used")
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(request=None, responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])

@@ -38,7 +38,7 @@ def signed_url(key: str, request) -> str | None:
 class ShopCreateApi(APIView):
     """POST /api/shops: create a shop with the default daily quota."""
 
-    error_codes = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -68,7 +68,7 @@ class ShopCreateApi(APIView):
 class ShopUsageApi(APIView):
     """GET /api/shops/{id}/usage: today's render quota use of a shop."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -94,7 +94,7 @@ class ShopUsageApi(APIView):
 class RoomSessionCreateApi(APIView):
     """POST /api/shops/{id}/room-sessions: a room session and where to PUT its image."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -145,7 +145,7 @@ class RoomSessionOutputSerializer(serializers.Serializer):
 class RoomSessionConfirmApi(APIView):
     """POST /api/room-sessions/{id}/confirm: confirm the uploaded room image."""
 
-    error_codes = ("invalid_token", "not_found", "image_missing", "file_too_large")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "image_missing", "file_too_large")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
@@ -161,7 +161,12 @@ class RoomSessionConfirmApi(APIView):
 class RoomSessionCleanedApi(APIView):
     """POST /api/room-sessions/{id}/cleaned: record the cleaned room image."""
 
-    error_codes = ("validation_error", "invalid_token", "not_found", "image_missing")
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "image_missing",
+    )
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
@@ -184,7 +189,7 @@ class RoomSessionCleanedApi(APIView):
 class RenderCreateApi(APIView):
     """POST /api/renders: queue a render of a product in a room."""
 
-    error_codes = (
+    error_codes: tuple[str, ...] = (
         "validation_error",
         "invalid_token",
         "not_found",
@@ -236,7 +241,7 @@ class RenderCreateApi(APIView):
 class RenderDetailApi(APIView):
     """GET /api/renders/{id}: a render's status and its result URL."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 

@@ -58,7 +58,12 @@ class UploadOutputSerializer(serializers.Serializer):
 class UploadCreateApi(APIView):
     """POST /api/uploads: store a JPEG, PNG or WebP file (multipart field `file`)."""
 
-    error_codes = ("validation_error", "invalid_token", "file_too_large", "unsupported_media_type")
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "file_too_large",
+        "unsupported_media_type",
+    )
     permission_classes = [CanUpload]
     throttle_classes = [UploadThrottle]
     # Refuses an oversized body before parsing it, and cuts off one that lies about its size.
@@ -93,7 +98,7 @@ class UploadCreateApi(APIView):
 class FileDetailApi(APIView):
     """GET /api/files/{id}: the bytes (local) or 302 to a signed URL (cloud); DELETE: owner."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
 
     @extend_schema(responses={(200, "image/*"): bytes, 302: None, 304: None})
     def get(self, request, file_id):

@@ -54,7 +54,7 @@ class AddressInputSerializer(StrictInputSerializer):
 class AddressListCreateApi(APIView):
     """/api/addresses: the user's addresses (GET) and a new one (POST)."""
 
-    error_codes = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -79,7 +79,7 @@ class AddressListCreateApi(APIView):
 class AddressDetailApi(APIView):
     """/api/addresses/{id}: read, change or delete one of the user's addresses."""
 
-    error_codes = ("validation_error", "invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=AddressOutputSerializer)
@@ -108,7 +108,7 @@ class AddressDetailApi(APIView):
 class AddressSetDefaultApi(APIView):
     """POST /api/addresses/{id}/default: make it the default address."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=AddressOutputSerializer)

@@ -62,7 +62,7 @@ def request_user_agent(request) -> str:
 class UserRegisterApi(APIView):
     """POST /api/users/register: create an account."""
 
-    error_codes = ("validation_error",)
+    error_codes: tuple[str, ...] = ("validation_error",)
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = [RegisterThrottle]
@@ -87,7 +87,7 @@ class UserRegisterApi(APIView):
 class UserLoginApi(APIView):
     """POST /api/users/login: a bearer token for email and password."""
 
-    error_codes = ("validation_error", "invalid_credentials")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_credentials")
     # A stale token in the header must not stand in the way of logging in again.
     authentication_classes = ()
     permission_classes = ()
@@ -113,7 +113,7 @@ class UserLoginApi(APIView):
 class UserLogoutApi(APIView):
     """POST /api/users/logout: end this token's session on every instance."""
 
-    error_codes = ("invalid_token",)
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
@@ -126,7 +126,7 @@ class UserLogoutApi(APIView):
 class UserLogoutAllApi(APIView):
     """POST /api/users/logout-all: end every session of the user."""
 
-    error_codes = ("invalid_token",)
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
@@ -139,7 +139,7 @@ class UserLogoutAllApi(APIView):
 class UserMeApi(APIView):
     """GET /api/users/me: the caller's account."""
 
-    error_codes = ("invalid_token",)
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(UserSerializer):
@@ -153,7 +153,7 @@ class UserMeApi(APIView):
 class UserPasswordChangeApi(APIView):
     """Every session of the user ends (this one too); the answer carries a fresh login."""
 
-    error_codes = ("validation_error", "invalid_token", "invalid_credentials")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "invalid_credentials")
     permission_classes = [IsAuthenticated]
     # Each call checks the current password: a guess, limited like a login.
     throttle_classes = [PasswordChangeIpThrottle, PasswordChangeThrottle]
@@ -179,7 +179,7 @@ class UserPasswordChangeApi(APIView):
 class AuthSessionListApi(APIView):
     """GET /api/users/sessions: the user's live sessions (tokens)."""
 
-    error_codes = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -212,7 +212,7 @@ class AuthSessionListApi(APIView):
 class AuthSessionDeleteApi(APIView):
     """DELETE /api/users/sessions/{id}: end one of the user's sessions."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: None})

@@ -30,7 +30,7 @@ class NotificationOutputSerializer(serializers.Serializer):
 class NotificationListApi(APIView):
     """GET /api/notifications: the user's notifications, newest first."""
 
-    error_codes = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -52,7 +52,7 @@ class NotificationListApi(APIView):
 class NotificationReadApi(APIView):
     """POST /api/notifications/{id}/read: mark one notification read."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=NotificationOutputSerializer)
@@ -65,7 +65,7 @@ class NotificationReadApi(APIView):
 class NotificationReadAllApi(APIView):
     """POST /api/notifications/read-all: mark every notification read."""
 
-    error_codes = ("invalid_token",)
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):

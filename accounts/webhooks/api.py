@@ -36,7 +36,7 @@ class WebhookOutputSerializer(serializers.Serializer):
 class WebhookListCreateApi(APIView):
     """/api/webhooks: the user's endpoints (GET) and a new one (POST)."""
 
-    error_codes = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -85,7 +85,7 @@ class WebhookListCreateApi(APIView):
 class WebhookDeleteApi(APIView):
     """DELETE /api/webhooks/{id}: remove an endpoint."""
 
-    error_codes = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: None})
@@ -101,7 +101,7 @@ class DeliveryPagination(CursorPagination):
 class WebhookDeliveryListApi(APIView):
     """GET /api/webhooks/{id}/deliveries: an endpoint's deliveries."""
 
-    error_codes = ("validation_error", "invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     pagination_class = DeliveryPagination
 

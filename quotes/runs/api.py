@@ -22,7 +22,7 @@ MAX_PROVIDERS = 20
 class QuoteRunCreateApi(APIView):
     """POST /api/quote-runs: start a quote run; its events stream at `stream_url`."""
 
-    error_codes = ("validation_error",)
+    error_codes: tuple[str, ...] = ("validation_error",)
 
     class InputSerializer(JobInputSerializer):
         providers = serializers.ListField(
@@ -70,7 +70,7 @@ class QuoteRunCreateApi(APIView):
 class QuoteRunDetailApi(APIView):
     """GET /api/quote-runs/{id}: a run's status and result."""
 
-    error_codes = ("validation_error", "not_found")
+    error_codes: tuple[str, ...] = ("validation_error", "not_found")
 
     class OutputSerializer(serializers.Serializer):
         run_id = serializers.UUIDField(source="id")
