@@ -219,3 +219,27 @@ def test_docs_pages_load_nothing_from_another_host(client, page):
         assert asset.status_code == 200, url
         body = b"".join(asset.streaming_content) if asset.streaming else asset.content
         assert body, url
+
+
+def test_the_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
+
+
+@pytest.mark.django_db
+def test_every_error_answer_of_a_test_is_recorded_and_checked(api_client, monkeypatch):
+    """The conftest hook sees real answers: with not_found taken off its view's codes, a 404
+    is reported (then forgotten, so that this test itself passes)."""
+    from tests import conftest
+
+    monkeypatch.setattr(QuoteGetApi, "error_codes", ("validation_error",))
+    response = api_client.get("/api/quotes/00000000-0000-0000-0000-000000000001")
+    assert response.status_code == 404
+    problems = undeclared_errors(conftest._error_answers)
+    conftest._error_answers.clear()
+    assert problems == [
+        "GET quotes.api.QuoteGetApi answered 'not_found', missing from its error_codes"
+    ]
