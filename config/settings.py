@@ -323,7 +323,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.openapi.document_plain_views",
+        "config.openapi_plain_views.document_plain_views",
     ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {
