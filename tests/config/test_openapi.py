@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.views import APIView
 
+from config.api_docs import DOCS_CSP
 from config.errors import ERROR_CODES
 from config.openapi import ERROR_CODES_ATTR, handler_owner
 from orders.api import OrderDetailApi
@@ -42,9 +43,9 @@ def _api_views():
                 if isinstance(view, type) and issubclass(view, APIView):
                     yield view
 
-    return {
-        view for view in walk(get_resolver()) if view.__module__.split(".")[0] != "drf_spectacular"
-    }
+    # The schema and docs pages are no operations of the API.
+    docs = ("drf_spectacular", "config.api_docs")
+    return {view for view in walk(get_resolver()) if not view.__module__.startswith(docs)}
 
 
 def test_every_api_view_declares_its_error_codes_and_each_is_in_the_table():
@@ -202,6 +203,7 @@ class _Assets(HTMLParser):
 def test_docs_pages_load_nothing_from_another_host(client, page):
     response = client.get(page)
     assert response.status_code == 200
+    assert response["Content-Security-Policy"] == DOCS_CSP
     html = response.content.decode()
     foreign = [
         url
@@ -219,6 +221,8 @@ def test_docs_pages_load_nothing_from_another_host(client, page):
         assert asset.status_code == 200, url
         body = b"".join(asset.streaming_content) if asset.streaming else asset.content
         assert body, url
+        if url.endswith(".css"):
+            assert not re.search(rb"@import|url\(\s*['\"]?(https?:)?//", body), url
 
 
 def test_the_schema_generates_without_warnings_and_validates(tmp_path):
