@@ -135,6 +135,13 @@ def _live_session_counting_hit(request, *, digest: str, throttle: UserRateThrott
     user = _instance(User, user_fields, row[len(session_fields) : -2])
     session.user = user  # type: ignore[attr-defined]
     count, ends_at = row[-2:]
-    result: RateLimitResult = rate_limit_result(count=count, ends_at=ends_at, now=now, limit=limit)
+    result: RateLimitResult = rate_limit_result(
+        count=count,
+        ends_at=ends_at,
+        now=now,
+        limit=limit,
+        window_s=window_s,
+        policy=throttle.scope,
+    )
     counted_in_authentication(request, key=throttle.user_key_prefix() + str(user.pk), result=result)
     return session

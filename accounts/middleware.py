@@ -1,10 +1,12 @@
-"""X-RateLimit-* headers on every response of a throttled view, whoever raised or answered."""
+"""Rate-limit headers on every response of a throttled view, whoever raised or answered."""
 
+from accounts.ratelimit_headers import rate_limit_headers_merge
 from accounts.throttling import REQUEST_ATTR
 
 
 class RateLimitHeadersMiddleware:
-    """Reads the verdicts DbRateThrottle stored on the request; the tightest one is shown."""
+    """Reads the verdicts DbRateThrottle stored on the request (accounts.ratelimit_headers
+    says how they are shown)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -13,7 +15,5 @@ class RateLimitHeadersMiddleware:
         response = self.get_response(request)
         results = getattr(request, REQUEST_ATTR, None)
         if results:
-            tightest = min(results, key=lambda result: (result.remaining, result.limit))
-            response["X-RateLimit-Limit"] = str(tightest.limit)
-            response["X-RateLimit-Remaining"] = str(tightest.remaining)
+            rate_limit_headers_merge(response, results)
         return response

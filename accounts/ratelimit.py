@@ -67,10 +67,21 @@ def window_params(*, now: datetime, window_s: int) -> list:
 
 @dataclass(frozen=True)
 class RateLimitResult:
+    """A verdict on one hit of a limit named `policy` (`limit` hits per `window_s`)."""
+
     allowed: bool
     limit: int
     remaining: int
     retry_after_s: int
+    # Seconds until the window restarts (and `remaining` is `limit` again).
+    reset_s: int = 0
+    window_s: int = 0
+    policy: str = ""
+
+
+def key_policy(key: str) -> str:
+    """The policy a counter key belongs to: its scope, the part before the first colon."""
+    return key.partition(":")[0]
 
 
 def _as_aware(value) -> datetime:
@@ -95,20 +106,30 @@ def rate_limit_hit(*, key: str, limit: int, window_s: int) -> RateLimitResult:
     with connection.cursor() as cursor:
         cursor.execute(sql, [key, *window_params(now=now, window_s=window_s)])
         count, ends_at = cursor.fetchone()
-    return rate_limit_result(count=count, ends_at=ends_at, now=now, limit=limit)
+    return rate_limit_result(
+        count=count,
+        ends_at=ends_at,
+        now=now,
+        limit=limit,
+        window_s=window_s,
+        policy=key_policy(key),
+    )
 
 
-def rate_limit_result(*, count: int, ends_at, now: datetime, limit: int) -> RateLimitResult:
+def rate_limit_result(
+    *, count: int, ends_at, now: datetime, limit: int, window_s: int, policy: str
+) -> RateLimitResult:
     """The verdict on a hit that made the window's count `count`."""
     allowed = count <= limit
-    retry_after_s = 0
-    if not allowed:
-        retry_after_s = max(1, math.ceil((_as_aware(ends_at) - now).total_seconds()))
+    reset_s = max(1, math.ceil((_as_aware(ends_at) - now).total_seconds()))
     return RateLimitResult(
         allowed=allowed,
         limit=limit,
         remaining=max(0, limit - count),
-        retry_after_s=retry_after_s,
+        retry_after_s=0 if allowed else reset_s,
+        reset_s=reset_s,
+        window_s=window_s,
+        policy=policy,
     )
 
 

@@ -1,11 +1,14 @@
-"""Admin of the project's own tables: Idempotency-Key records (read-only)."""
+"""Admin of the project's own tables: Idempotency-Key records and cleanup runs (read-only)."""
 
 import json
 
 from django.contrib import admin
 from django.utils.html import format_html
 
-from config.models import IdempotencyKey
+from config.admin_display import fields_table, truncated
+from config.models import CleanupRun, IdempotencyKey
+
+ERROR_LIST_CHARS = 60
 
 
 @admin.register(IdempotencyKey)
@@ -42,6 +45,46 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
         except ValueError:
             text = record.response_body
         return format_html("<pre>{}</pre>", text)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CleanupRun)
+class CleanupRunAdmin(admin.ModelAdmin):
+    """Read-only: written by config.cleanup for every run of a registered cleanup."""
+
+    list_display = ("name", "outcome", "found", "cleaned", "took", "started_at", "short_error")
+    list_filter = ("outcome", "name", "started_at")
+    date_hierarchy = "started_at"
+    fields = (
+        "name",
+        "outcome",
+        "found",
+        "cleaned",
+        "counts_fields",
+        "error",
+        "started_at",
+        "finished_at",
+        "took",
+    )
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description="took")
+    def took(self, run: CleanupRun) -> str:
+        return f"{run.duration_ms} ms"
+
+    @admin.display(description="counts")
+    def counts_fields(self, run: CleanupRun) -> str:
+        return fields_table(run.counts)
+
+    @admin.display(description="error")
+    def short_error(self, run: CleanupRun) -> str:
+        return truncated(run.error, chars=ERROR_LIST_CHARS)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -12,9 +12,13 @@ django_application = get_asgi_application()
 from config.cors import CorsAsgiMiddleware  # noqa: E402
 from config.edge import EdgeAsgiMiddleware  # noqa: E402
 from config.request_id import RequestIdAsgiMiddleware  # noqa: E402
+from config.shutdown import LifespanAsgiMiddleware  # noqa: E402
 
 # Body limits, chunked bodies and Retry-After, before Django reads a byte (config/edge.py).
 # CORS around the guards: their own answers (413, ...) carry the CORS headers too.
-# RequestIdAsgiMiddleware outermost: every answer, the guards' and CORS preflights'
-# included, carries X-Request-ID.
-application = RequestIdAsgiMiddleware(CorsAsgiMiddleware(EdgeAsgiMiddleware(django_application)))
+# RequestIdAsgiMiddleware outside them: every answer, the guards' and CORS preflights'
+# included, carries X-Request-ID. The lifespan protocol (streams drain on SIGTERM,
+# config/shutdown.py) is answered before any of them.
+application = LifespanAsgiMiddleware(
+    RequestIdAsgiMiddleware(CorsAsgiMiddleware(EdgeAsgiMiddleware(django_application)))
+)

@@ -5,18 +5,27 @@ change_in_batches (keyset order on an indexed column, for millions of rows)."""
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, QuerySet
+from django.db.models import DO_NOTHING, BooleanField, Count, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from config.locks import DEFAULT_LEASE_TTL, single_flight
 
 logger = logging.getLogger(__name__)
+
+# A failed run's recorded error is cut to this many characters.
+ERROR_MAX_CHARS = 2000
+# Run records deleted per statement by cleanup_run_prune.
+PRUNE_BATCH_ROWS = 1000
+# A cleanup is overdue on the dashboard when its latest run is older than this many intervals.
+OVERDUE_INTERVALS = 2
 
 
 def cleanup_names() -> list[str]:
@@ -33,9 +42,50 @@ def cleanup_run(*, name: str) -> dict[str, Any] | None:
         if not acquired:
             logger.info("cleanup %s: already running elsewhere, skipped", name)
             return None
-        counts = func() or {}
+        counts = _run_recorded(name, func)
     logger.info("cleanup %s: %s", name, counts)
     return counts
+
+
+def _run_recorded(name: str, func: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """Run `func` and write its CleanupRun row: the backlog counted first (if the cleanup
+    has a counter in settings.CLEANUP_BACKLOGS), then what it changed, or the error it
+    raised (re-raised after recording, so beat and the command still see it)."""
+    from config.models import CleanupRun, CleanupRunOutcome
+
+    backlog = settings.CLEANUP_BACKLOGS.get(name)
+    started_at = timezone.now()
+    found = import_string(backlog)() if backlog else None
+    try:
+        counts = func() or {}
+    except Exception as exc:
+        CleanupRun.objects.create(
+            name=name,
+            outcome=CleanupRunOutcome.FAILED,
+            found=found,
+            error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS],
+            started_at=started_at,
+            finished_at=timezone.now(),
+        )
+        raise
+    CleanupRun.objects.create(
+        name=name,
+        found=found,
+        cleaned=sum(value for value in counts.values() if isinstance(value, int)),
+        counts=counts,
+        started_at=started_at,
+        finished_at=timezone.now(),
+    )
+    return counts
+
+
+def cleanup_run_prune() -> dict[str, int]:
+    """Scheduled cleanup: delete the records of runs older than CLEANUP_RUN_RETENTION."""
+    from config.models import CleanupRun
+
+    old = CleanupRun.objects.filter(started_at__lt=timezone.now() - settings.CLEANUP_RUN_RETENTION)
+    deleted, _batches = change_in_batches(old, key="started_at", batch_size=PRUNE_BATCH_ROWS)
+    return {"cleanup_runs_deleted": deleted}
 
 
 def in_batches(
@@ -106,10 +156,12 @@ def change_in_batches(
     On PostgreSQL a batch is one statement: select the batch FOR UPDATE SKIP LOCKED (a
     row that a request holds is left for the next run, never waited for), change it,
     commit without waiting for the WAL flush. Elsewhere (SQLite), or to delete rows that
-    other rows reference (Django's collector cascades), a batch is the ORM's statements.
+    other rows reference (Django's collector cascades), a batch is the ORM's statements;
+    references declared DO_NOTHING (no database constraint) are the caller's to delete.
     """
     model = queryset.model
-    referenced = bool(model._meta.related_objects)
+    # DO_NOTHING relations are the owning app's to clean up (see quotes.models.QuoteShare).
+    referenced = any(rel.on_delete is not DO_NOTHING for rel in model._meta.related_objects)
     if connection.vendor == "postgresql" and (update is not None or not referenced):
         return _batches_postgresql(queryset, key=key, batch_size=batch_size, update=update)
     if update is not None:
@@ -199,3 +251,67 @@ def _batches_postgresql(queryset, *, key: str, batch_size: int, update: dict | N
         if selected < batch_size:
             break
     return changed, batches
+
+
+@dataclass(frozen=True)
+class CleanupHealth:
+    """One registered cleanup over a window: its runs, failures, rows found due and rows
+    cleaned, and its latest run. Overdue: no run for more than twice its interval."""
+
+    name: str
+    interval_s: int
+    runs: int
+    failures: int
+    found: int | None
+    cleaned: int
+    last_started_at: Any
+    last_outcome: str
+    last_duration_ms: int | None
+    overdue: bool
+
+
+def cleanup_health(*, since) -> list[CleanupHealth]:
+    """Every registered cleanup (settings.CLEANUPS order), aggregated from its CleanupRun
+    rows since `since`; one grouped query plus one indexed lookup per cleanup."""
+    from config.models import CleanupRun, CleanupRunOutcome
+
+    now = timezone.now()
+    totals: dict[str, dict[str, Any]] = {
+        row["name"]: dict(row)
+        for row in CleanupRun.objects.filter(started_at__gte=since)
+        .order_by()
+        .values("name")
+        .annotate(
+            runs=Count("pk"),
+            failures=Count("pk", filter=Q(outcome=CleanupRunOutcome.FAILED)),
+            found=Sum("found"),
+            cleaned=Sum("cleaned"),
+        )
+    }
+    result = []
+    for name, (_path, interval_s) in settings.CLEANUPS.items():
+        last = CleanupRun.objects.filter(name=name).order_by("-started_at").first()
+        row: dict[str, Any] = totals.get(name, {})
+        result.append(
+            CleanupHealth(
+                name=name,
+                interval_s=interval_s,
+                runs=row.get("runs", 0),
+                failures=row.get("failures", 0),
+                found=row.get("found"),
+                cleaned=row.get("cleaned") or 0,
+                last_started_at=last.started_at if last else None,
+                last_outcome=last.outcome if last else "",
+                last_duration_ms=last.duration_ms if last else None,
+                overdue=last is None
+                or (now - last.started_at).total_seconds() > OVERDUE_INTERVALS * interval_s,
+            )
+        )
+    return result
+
+
+def cleanup_runs_recent(*, name: str, limit: int) -> list:
+    """The latest `limit` recorded runs of cleanup `name`, newest first."""
+    from config.models import CleanupRun
+
+    return list(CleanupRun.objects.filter(name=name).order_by("-started_at")[:limit])

@@ -85,6 +85,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         order_not_placed="The order is not in the `placed` state.",
         image_missing="The room session has no uploaded image yet.",
         storage_key_exists="An object already exists under this key.",
+        share_conflict="The share link kept being revoked while it was made; retry.",
     ),
     **_codes(
         status.HTTP_409_CONFLICT,

@@ -1,4 +1,4 @@
-"""Shared model plumbing: the scheduler lease table and the Idempotency-Key records."""
+"""Shared model plumbing: the scheduler lease table, Idempotency-Key records, cleanup runs."""
 
 from django.db import models
 from django.utils import timezone
@@ -63,3 +63,40 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.path} {self.key}"
+
+
+class CleanupRunOutcome(models.TextChoices):
+    OK = "ok", "OK"
+    FAILED = "failed", "Failed"
+
+
+class CleanupRun(models.Model):
+    """One run of a registered cleanup (config.cleanup.cleanup_run): what was due when it
+    started (`found`, for cleanups with a backlog counter), what it changed (`cleaned`,
+    the sum of `counts`), how long it took and whether it raised."""
+
+    name = models.CharField(max_length=100)
+    outcome = models.CharField(
+        max_length=10, choices=CleanupRunOutcome.choices, default=CleanupRunOutcome.OK
+    )
+    found = models.BigIntegerField(null=True, blank=True)
+    cleaned = models.BigIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            # The dashboard: a cleanup's runs over a window; the prune: old runs by age.
+            models.Index(fields=["name", "-started_at"], name="cleanup_run_name_started_idx"),
+            models.Index(fields=["started_at"], name="cleanup_run_started_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration_ms(self) -> int:
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)

@@ -34,6 +34,21 @@ _WEBHOOK = {
     "is_active": True,
     "disabled_reason": None,
 }
+_QUOTE = {
+    "id": "3c6f1a2b-4d5e-4f60-8a9b-0c1d2e3f4a5b",
+    "session_id": "sess_4f1d2c3b5a6e7f80",
+    "user_id": None,
+    "files": _FILES,
+    "ops": _OPS,
+    "credits_total": 6,
+    "per_file_credits": {"f1": 6},
+    "per_file": [{"file_id": "f1", "credits": 6}],
+    "schedule": {"version": 3},
+    "created_at": _NOW,
+    "expires_at": _LATER,
+    "used_at": None,
+    "status": "active",
+}
 _TRACKING_EVENT = {
     "id": 1,
     "status": "in_transit",
@@ -104,22 +119,29 @@ EXAMPLES: dict[str, Any] = {
         "max_files": 20,
         "quote_ttl_seconds": 900,
     },
-    "JobInput": {"session_id": "sess_4f1d2c3b5a6e7f80", "files": _FILES, "ops": _OPS},
-    "QuoteOutput": {
-        "id": "3c6f1a2b-4d5e-4f60-8a9b-0c1d2e3f4a5b",
+    "QuoteInput": {
         "session_id": "sess_4f1d2c3b5a6e7f80",
-        "user_id": None,
         "files": _FILES,
         "ops": _OPS,
-        "credits_total": 6,
-        "per_file_credits": {"f1": 6},
-        "per_file": [{"file_id": "f1", "credits": 6}],
-        "schedule": {"version": 3},
-        "created_at": _NOW,
-        "expires_at": _LATER,
-        "used_at": None,
-        "status": "active",
+        "ttl_seconds": 900,
     },
+    "QuoteBatchInput": {
+        "session_id": "sess_4f1d2c3b5a6e7f80",
+        "quotes": [
+            {"files": _FILES, "ops": _OPS},
+            {"files": _FILES, "ops": {"upscale": True}, "ttl_seconds": 3600},
+        ],
+    },
+    "QuoteBatchCreateOutput": {"results": [_QUOTE]},
+    "QuoteShareOutput": {
+        "token": "shq_Jx2v9…",
+        "share_url": "https://api.example.com/api/shared-quotes/shq_Jx2v9…",
+        "expires_at": _LATER,
+    },
+    "SharedQuoteOutput": {
+        key: value for key, value in _QUOTE.items() if key not in {"session_id", "user_id"}
+    },
+    "QuoteOutput": _QUOTE,
     "QuoteRunCreateInput": {
         "session_id": "sess_4f1d2c3b5a6e7f80",
         "files": _FILES,
@@ -159,12 +181,20 @@ EXAMPLES: dict[str, Any] = {
     },
     # rendering
     "ShopCreateInput": {"name": "Maison Ada", "timezone": "Europe/Paris"},
-    "ShopCreateOutput": {
+    "ShopOutput": {
         "id": "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8",
         "name": "Maison Ada",
         "daily_quota": 100,
         "timezone": "Europe/Paris",
         "created_at": _NOW,
+    },
+    "ShopUsage": {
+        "date": "2026-01-01",
+        "daily_quota": 100,
+        "used": {"render": 12, "prep": 3, "cleanup": 1},
+        "reserved": 2,
+        "remaining": 82,
+        "resets_at": "2026-01-01T23:00:00Z",
     },
     "ShopUsageOutput": {
         "date": "2026-01-01",
@@ -202,7 +232,7 @@ EXAMPLES: dict[str, Any] = {
         "placement": {"x": 0.5, "y": 0.6, "scale": 0.8},
     },
     "RenderCreateOutput": {"id": "8c9d0e1f-2a3b-4c4d-8e5f-6a7b8c9d0e1f", "status": "queued"},
-    "RenderDetailOutput": {
+    "RenderOutput": {
         "id": "8c9d0e1f-2a3b-4c4d-8e5f-6a7b8c9d0e1f",
         "status": "completed",
         "result_image_url": "/api/storage/renders/8c9d0e1f.png?token=…",

@@ -10,6 +10,8 @@ from config.errors import ValidationFailed
 from config.parsers import text_problem
 
 INVALID_CURSOR = "Invalid cursor: use the `next` URL of a previous page."
+LIMIT_MAX_DIGITS = 6
+INVALID_LIMIT = "Must be a whole number from 1 up (larger ones are capped at the maximum)."
 
 
 def _invalid_cursor() -> ValidationFailed:
@@ -27,6 +29,22 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-created_at"
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        """`?limit=N`: 1 ≤ N, capped at max_page_size; anything else is a 400 (DRF would
+        silently fall back to the default size)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        digits = raw.lstrip("0") if raw.isascii() and raw.isdigit() else ""
+        if not digits:
+            raise ValidationFailed(
+                INVALID_LIMIT, details={self.page_size_query_param: [INVALID_LIMIT]}
+            )
+        # A 5000-digit number is "very large", not an error (nor an int() too long to parse).
+        if len(digits) > LIMIT_MAX_DIGITS:
+            return self.max_page_size
+        return min(int(digits), self.max_page_size)
 
     def paginate_queryset(self, queryset, request, view=None):
         self._model, self._db = queryset.model, queryset.db

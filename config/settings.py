@@ -141,6 +141,12 @@ DB_CONNECT_TIMEOUT_S = env_int("DB_CONNECT_TIMEOUT_S", 5)
 # Django's with a health check on checkout that polls the socket instead of sending a
 # query (config/postgres/base.py): one round trip less per request.
 DB_POOL_MAX = env_int("DB_POOL_MAX", 20)
+# What sits between the processes and PostgreSQL: "" (nothing, or a session pooler) or
+# "pgbouncer" (any pooler in transaction mode: PgBouncer, pgcat, Supavisor, RDS Proxy).
+DATABASE_POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env_str("DATABASE_POOLER").strip().lower()
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty or pgbouncer.")
 
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -162,6 +168,15 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         del _db["OPTIONS"]["pool"]
         _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
         _db["CONN_HEALTH_CHECKS"] = True  # the engine's is_usable: a socket poll
+    if DATABASE_POOLER == "pgbouncer":
+        # Behind a transaction pooler consecutive transactions of one connection may run on
+        # different server connections, so nothing may outlive a transaction: no
+        # server-side cursors (QuerySet.iterator() holds one across fetches) and no
+        # prepared statements (psycopg prepares a query on its 5th run by default).
+        # The code holds no other session state: no advisory locks (single-flight is a
+        # lease row, config/locks.py), no LISTEN (wake-ups are Redis), only SET LOCAL.
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _db["OPTIONS"]["prepare_threshold"] = None
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
@@ -223,6 +238,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Our own English formats (config/formats/en): timestamps to the second, ISO dates, so the
+# admin's timelines tell apart events of the same minute and list columns stay narrow.
+FORMAT_MODULE_PATH = ["config.formats"]
+# The currency of every *_cents amount (prices, order totals); the admin shows "108.80 EUR".
+CURRENCY = env_str("CURRENCY", "EUR")
 
 STATIC_URL = "static/"
 # WhiteNoise serves the admin's and the API docs' static files from the apps themselves,
@@ -294,6 +314,7 @@ REST_FRAMEWORK = {
         "admin_login_email": env_str("RATE_ADMIN_LOGIN_EMAIL", "5/min"),
         "register": env_str("RATE_REGISTER", "10/hour"),
         "uploads": env_str("RATE_UPLOADS", "60/hour"),
+        "shared_quotes": env_str("RATE_SHARED_QUOTES", "60/min"),
         "user": env_str("RATE_USER", "1000/min"),
         "anon": env_str("RATE_ANON", "300/min"),
     },
@@ -374,6 +395,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 600),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# How often beat rereads its schedule at most (0: django-celery-beat's 5 s).
+CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("BEAT_MAX_INTERVAL_S", 0)
+# Task processes per worker (0: one per CPU); each may hold a database connection.
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 0) or None
 # A worker's claim on a render job or quote run lasts this long (config/job_lease.py): longer
 # than the hard time limit, so a live attempt never loses its job, and shorter than the
 # visibility timeout, so a retry waiting for it is not redelivered meanwhile.
@@ -402,6 +427,10 @@ CLEANUPS = {
         "uploads.services.anonymous_upload_cleanup",
         env_int("ANONYMOUS_UPLOAD_CLEANUP_INTERVAL_S", 3600),
     ),
+    "stuck_quote_runs": (
+        "quotes.runs.services.quote_run_reap_stuck",
+        env_int("QUOTE_RUN_REAPER_INTERVAL_S", 60),
+    ),
     "stuck_renders": (
         "rendering.services.render_jobs.render_job_reap_stuck",
         env_int("RENDER_REAPER_INTERVAL_S", 60),
@@ -420,7 +449,16 @@ CLEANUPS = {
         "accounts.webhooks.services.webhook_event_cleanup",
         env_int("WEBHOOK_EVENT_CLEANUP_INTERVAL_S", 3600),
     ),
+    "cleanup_runs": (
+        "config.cleanup.cleanup_run_prune",
+        env_int("CLEANUP_RUN_PRUNE_INTERVAL_S", 3600),
+    ),
 }
+# name -> dotted path of a function counting the rows a cleanup is due to handle right now;
+# each recorded run (config.models.CleanupRun) keeps it as `found`, beside what it cleaned.
+CLEANUP_BACKLOGS = {"quotes": "quotes.analytics.quote_cleanup_backlog"}
+# How long the record of each cleanup run is kept (the staff dashboard's cleanup health).
+CLEANUP_RUN_RETENTION = timedelta(days=env_int("CLEANUP_RUN_RETENTION_DAYS", 14))
 
 # Single-flight lease of a cleanup whose runs are short and frequent (seconds; others: 10
 # minutes). A run killed mid-way keeps the others out until its lease ends.
@@ -500,6 +538,10 @@ QUOTE_RUN_PRIORITY_MULTIPLIER = float(env_str("QUOTE_RUN_PRIORITY_MULTIPLIER", "
 QUOTE_RUN_BULK_MIN_FILES = env_int("QUOTE_RUN_BULK_MIN_FILES", 5)
 QUOTE_RUN_BULK_DISCOUNT_PERCENT = env_int("QUOTE_RUN_BULK_DISCOUNT_PERCENT", 20)
 QUOTE_RUN_MAX_ATTEMPTS = env_int("QUOTE_RUN_MAX_ATTEMPTS", 3)
+# The reaper publishes the task again for a run that had no live attempt this long (a lost
+# message; longer than the broker's visibility timeout, so its redelivery comes first); it
+# fails only runs whose QUOTE_RUN_MAX_ATTEMPTS attempts all died.
+QUOTE_RUN_STUCK_AFTER = timedelta(seconds=env_int("QUOTE_RUN_STUCK_AFTER_S", 600))
 
 # --- Uploads ------------------------------------------------------------------------------
 

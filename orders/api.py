@@ -8,9 +8,11 @@ from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import filter_parameters, query_filters
 from config.idempotency import idempotent
 from config.pagination import CursorPagination, paginated_response
 from config.serializers import StrictInputSerializer
+from orders.filters import OrderFilter
 from orders.models import TrackingStatus
 from orders.selectors import (
     order_get_for_user,
@@ -122,18 +124,20 @@ class OrderPlaceApi(APIView):
 
 
 class OrderListApi(APIView):
-    """GET /api/orders: the caller's orders, newest first."""
+    """GET /api/orders: the caller's orders, newest first, filtered by status."""
 
-    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "rate_limited")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
-    @extend_schema(responses=OrderOutputSerializer(many=True))
+    @extend_schema(
+        responses=OrderOutputSerializer(many=True), parameters=filter_parameters(OrderFilter)
+    )
     def get(self, request):
         return paginated_response(
             request=request,
             view=self,
-            queryset=order_list_for_user(user=request.user),
+            queryset=order_list_for_user(user=request.user, filters=query_filters(request)),
             serializer_class=OrderOutputSerializer,
         )
 
@@ -145,6 +149,17 @@ class OrderListApi(APIView):
 class OrderListOrPlaceApi(OrderListApi, OrderPlaceApi):
     """/api/orders: one URL, two views; APIView.dispatch sends GET to OrderListApi.get and
     POST to OrderPlaceApi.post (both views' settings agree)."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "out_of_stock",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "request_too_large",
+    )
 
 
 class OrderDetailApi(APIView):
@@ -219,5 +234,5 @@ class TrackingEventCreateApi(APIView):
     def post(self, request, order_id: uuid.UUID):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event = tracking_event_add(order_id=order_id, **serializer.validated_data)
+        event = tracking_event_add(order_id=order_id, by=request.user, **serializer.validated_data)
         return Response(TrackingEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)

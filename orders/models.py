@@ -1,4 +1,4 @@
-"""Products with exact stock, orders with copied line prices, delivery tracking timelines."""
+"""Products with exact stock, orders (copied line prices, history), delivery tracking."""
 
 import uuid
 
@@ -167,3 +167,40 @@ class TrackingEvent(models.Model):
 
     def __str__(self):
         return f"{self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class OrderEventType(models.TextChoices):
+    PLACED = "placed", "Placed"
+    CANCELLED = "cancelled", "Cancelled"
+    STOCK_RETURNED = "stock_returned", "Stock returned"
+    TRACKING_UPDATED = "tracking_updated", "Tracking updated"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    NOTE_ADDED = "note_added", "Note added"
+
+
+class OrderEvent(models.Model):
+    """One entry of an order's history (after Saleor's OrderEvent), written by orders.services
+    in the same transaction as the change it records: no entry for a rolled-back change,
+    no change without its entry. `user` is who did it (customer or staff; None: the
+    system); `data` holds the details of the type (amounts, skus, statuses, the note)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=OrderEventType.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="order_event_timeline_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,11 +1,14 @@
 """Reads of orders: someone else's order never leaves these functions."""
 
 import uuid
+from collections.abc import Mapping
 
 from django.db.models import QuerySet
 
 from accounts.models import User
 from config.errors import NotFound
+from config.filters import filterset_apply
+from orders.filters import OrderFilter
 from orders.models import DeliveryTracking, Order, Product
 
 
@@ -13,8 +16,13 @@ def product_list_public() -> QuerySet[Product]:
     return Product.objects.active().order_by("sku")
 
 
-def order_list_for_user(*, user: User) -> QuerySet[Order]:
-    return Order.objects.filter(user=user).prefetch_related("items")
+def order_list_for_user(*, user: User, filters: Mapping[str, str] | None = None) -> QuerySet[Order]:
+    """The user's orders with their items, narrowed by OrderFilter when `filters` are given
+    (a bad one is ValidationFailed)."""
+    orders = Order.objects.filter(user=user).prefetch_related("items")
+    if filters is None:
+        return orders
+    return filterset_apply(OrderFilter, filters=filters, queryset=orders)
 
 
 def order_get_for_user(*, user: User, order_id: uuid.UUID) -> Order:

@@ -4,6 +4,7 @@ import datetime
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max
@@ -17,6 +18,8 @@ from config.errors import Conflict, NotFound, ValidationFailed
 from orders.models import (
     DeliveryTracking,
     Order,
+    OrderEvent,
+    OrderEventType,
     OrderItem,
     OrderStatus,
     Product,
@@ -25,6 +28,7 @@ from orders.models import (
 )
 
 MAX_ORDER_LINES = 100
+MAX_NOTE_CHARS = 2000
 MAX_LINE_QUANTITY = 10_000
 # Money is bigint cents: the largest amount the columns hold.
 MAX_CENTS = 2**63 - 1
@@ -48,6 +52,11 @@ ORDER_STATUS_FROM = {
 class OrderLine:
     sku: str
     quantity: int
+
+
+def _order_event(order: Order, type: str, *, user: User | None, **data: Any) -> OrderEvent:
+    """Append to the order's history; callers are inside the transaction of the change."""
+    return OrderEvent.objects.create(order=order, type=type, user=user, data=data)
 
 
 def _address_snapshot(address: Address) -> dict:
@@ -168,6 +177,13 @@ def order_place(*, user: User, lines: list[OrderLine], address_id: uuid.UUID) ->
     if short:
         # Raising rolls back the order rows and the stock already taken for other lines.
         raise Conflict("Not enough stock.", code="out_of_stock", details={"skus": short})
+    _order_event(
+        order,
+        OrderEventType.PLACED,
+        user=user,
+        total_cents=total_cents,
+        lines=[{"sku": line.sku, "quantity": line.quantity} for line in lines],
+    )
     _order_status_webhook(order, previous=None)
     return order
 
@@ -192,8 +208,16 @@ def order_cancel(*, user: User, order_id: uuid.UUID) -> Order:
             code="order_not_cancellable",
             details={"status": order.status},
         )
-    for item in sorted(order.items.all(), key=lambda item: item.sku):
+    items = sorted(order.items.all(), key=lambda item: item.sku)
+    for item in items:
         _return_stock(item.product_id, item.quantity)
+    _order_event(order, OrderEventType.CANCELLED, user=user, previous_status=OrderStatus.PLACED)
+    _order_event(
+        order,
+        OrderEventType.STOCK_RETURNED,
+        user=user,
+        lines=[{"sku": item.sku, "quantity": item.quantity} for item in items],
+    )
     _order_status_webhook(order, previous=OrderStatus.PLACED)
     return order
 
@@ -241,6 +265,7 @@ def tracking_event_add(
     carrier: str = "",
     tracking_number: str = "",
     estimated_delivery: datetime.date | None = None,
+    by: User | None = None,
 ) -> TrackingEvent:
     """Append an event to an order's delivery timeline (staff), creating the tracking on the
     first event (then `carrier` and `tracking_number` are required).
@@ -248,7 +273,8 @@ def tracking_event_add(
     The order row is locked first, so an event and a cancel never both win: a cancelled
     order takes no events (409 `order_cancelled`). The tracking status becomes that of the
     latest event by `occurred_at`; the order moves forward per ORDER_STATUS_FOR_TRACKING;
-    the customer is notified in the same transaction.
+    the customer is notified and the order's history (`by`: the staff user) written in the
+    same transaction.
     """
     order = Order.objects.select_for_update().select_related("user").filter(pk=order_id).first()
     if order is None:
@@ -295,6 +321,17 @@ def tracking_event_add(
         tracking.status = status
     tracking.updated_at = now
     tracking.save()
+    _order_event(
+        order,
+        OrderEventType.TRACKING_UPDATED,
+        user=by,
+        status=status,
+        location=location,
+        note=note,
+        occurred_at=occurred_at.isoformat(),
+        carrier=tracking.carrier,
+        tracking_number=tracking.tracking_number,
+    )
 
     target = ORDER_STATUS_FOR_TRACKING.get(TrackingStatus(status))
     if target is not None:
@@ -303,6 +340,14 @@ def tracking_event_add(
         )
         if moved:
             previous, order.status = order.status, target
+            _order_event(
+                order,
+                OrderEventType.STATUS_CHANGED,
+                user=by,
+                previous_status=previous,
+                status=target,
+                tracking_status=status,
+            )
             _order_status_webhook(order, previous=previous, tracking_status=status)
 
     _notify_tracking(order, event, tracking)
@@ -311,7 +356,12 @@ def tracking_event_add(
 
 @transaction.atomic
 def order_mark_shipped(
-    *, order_id: uuid.UUID, carrier: str, tracking_number: str, note: str = ""
+    *,
+    order_id: uuid.UUID,
+    carrier: str,
+    tracking_number: str,
+    note: str = "",
+    by: User | None = None,
 ) -> TrackingEvent:
     """Staff shortcut (admin action): ship a placed order with an `in_transit` event,
     creating its tracking. Anything but a placed order → 409 `order_not_placed`."""
@@ -326,4 +376,20 @@ def order_mark_shipped(
         note=note,
         carrier=carrier,
         tracking_number=tracking_number,
+        by=by,
     )
+
+
+@transaction.atomic
+def order_note_add(*, order_id: uuid.UUID, user: User, message: str) -> OrderEvent:
+    """Staff note on an order's history (a `note_added` event); blank or longer than
+    MAX_NOTE_CHARS → 400."""
+    message = message.strip()
+    if not message or len(message) > MAX_NOTE_CHARS:
+        raise ValidationFailed(
+            f"A note needs 1 to {MAX_NOTE_CHARS} characters.", details={"message": ["length"]}
+        )
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return _order_event(order, OrderEventType.NOTE_ADDED, user=user, message=message)

@@ -60,6 +60,17 @@ def caller_owner_q(
     return condition
 
 
+def caller_require_known(caller: Caller) -> Caller:
+    """The caller, if it has a user or a session id: a list of "my rows" needs one of them
+    (an anonymous caller without X-Session-Id owns nothing, most likely by mistake)."""
+    if caller.user is None and caller.session_id is None:
+        raise ValidationFailed(
+            f"Anonymous callers need the {SESSION_ID_HEADER} header.",
+            details={SESSION_ID_HEADER: ["Required without a bearer token."]},
+        )
+    return caller
+
+
 def owner_session_id(caller: Caller, *, session_id: str | None) -> str | None:
     """The session a new quote or run belongs to: the body's session_id or X-Session-Id.
 

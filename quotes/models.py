@@ -17,6 +17,10 @@ DEFAULT_SCHEDULE_OPS = {
 }
 DEFAULT_MAX_FILES = 20
 DEFAULT_QUOTE_TTL_SECONDS = 15 * 60
+# The longest TTL a caller may ask for (ttl_seconds), unless staff change it per version.
+DEFAULT_MAX_QUOTE_TTL_SECONDS = 7 * 24 * 3600
+# The shortest TTL a caller may ask for: a quote must live long enough to be used.
+MIN_QUOTE_TTL_SECONDS = 60
 
 
 def validate_schedule_ops(value) -> None:
@@ -49,6 +53,11 @@ class CreditSchedule(models.Model):
     )
     max_files = models.PositiveIntegerField(default=DEFAULT_MAX_FILES)
     quote_ttl_seconds = models.PositiveIntegerField(default=DEFAULT_QUOTE_TTL_SECONDS)
+    max_quote_ttl_seconds = models.PositiveIntegerField(
+        default=DEFAULT_MAX_QUOTE_TTL_SECONDS,
+        help_text=f"The longest ttl_seconds a caller may ask for (at least "
+        f"{MIN_QUOTE_TTL_SECONDS} and at least quote_ttl_seconds).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -63,6 +72,12 @@ class CreditSchedule(models.Model):
             models.CheckConstraint(
                 condition=Q(quote_ttl_seconds__gte=1), name="credit_schedule_ttl_positive"
             ),
+            # The range [MIN_QUOTE_TTL_SECONDS, max] is never empty and holds the default.
+            models.CheckConstraint(
+                condition=Q(max_quote_ttl_seconds__gte=MIN_QUOTE_TTL_SECONDS)
+                & Q(max_quote_ttl_seconds__gte=models.F("quote_ttl_seconds")),
+                name="credit_schedule_max_ttl",
+            ),
         ]
 
     def __str__(self):
@@ -75,7 +90,18 @@ class CreditSchedule(models.Model):
             "ops": self.ops,
             "max_files": self.max_files,
             "quote_ttl_seconds": self.quote_ttl_seconds,
+            "max_quote_ttl_seconds": self.max_quote_ttl_seconds,
         }
+
+    def quote_ttl_error(self, ttl_seconds: int) -> str | None:
+        """Why this schedule refuses a quote TTL a caller asked for; None when it allows it.
+        The one rule of per-quote TTLs: MIN_QUOTE_TTL_SECONDS <= ttl <= max_quote_ttl_seconds."""
+        if MIN_QUOTE_TTL_SECONDS <= ttl_seconds <= self.max_quote_ttl_seconds:
+            return None
+        return (
+            f"Must be an integer from {MIN_QUOTE_TTL_SECONDS} to "
+            f"{self.max_quote_ttl_seconds} seconds."
+        )
 
 
 class QuoteStatus(models.TextChoices):
@@ -106,6 +132,9 @@ class Quote(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="quotes",
+        # quote_user_created_idx starts with user: a second index on it alone would only
+        # cost every write.
+        db_index=False,
     )
     files = models.JSONField()
     ops = models.JSONField()
@@ -131,11 +160,16 @@ class Quote(models.Model):
         indexes = [
             # The cleanup's batches (keyset on expires_at, id) and expiry filters.
             models.Index(fields=["expires_at"], name="quote_expires_idx"),
+            # Staff analytics (conversion per creation day, quotes.analytics) and the
+            # admin's newest-first list: a range of creation times. Appends only.
+            models.Index(fields=["created_at"], name="quote_created_idx"),
             # Newest active quote of a session: equality on both, newest first; also any
             # lookup by session_id alone.
             models.Index(
                 fields=["session_id", "status", "-created_at"], name="quote_session_status_idx"
             ),
+            # A user's quotes newest first (GET /api/quotes); also the lookups by user.
+            models.Index(fields=["user", "-created_at"], name="quote_user_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -159,3 +193,60 @@ class Quote(models.Model):
         if self.status == QuoteStatus.ACTIVE and self.expires_at <= timezone.now():
             return QuoteStatus.EXPIRED
         return self.status
+
+
+class QuoteShareQuerySet(models.QuerySet):
+    def active(self):
+        """Links that still open their quote: not revoked, quote not expired (nor expired
+        early by its owner)."""
+        return self.filter(
+            revoked_at__isnull=True,
+            quote__expires_at__gt=timezone.now(),
+            quote__status__in=[QuoteStatus.ACTIVE, QuoteStatus.USED],
+        )
+
+
+class QuoteShare(models.Model):
+    """A read-only link to a quote for anyone who holds it, until the quote expires or the
+    owner revokes it. The token handed out is this row's id signed with SECRET_KEY
+    (quotes.shares): a forged token never reaches the database, and a stolen database
+    alone makes no working token. Revocation is this row's revoked_at, so every instance
+    sees it at once. At most one unrevoked link per quote (database-enforced).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No database foreign key and no ORM cascade: a referenced Quote would lose the
+    # cleanup's one-statement batch deletes (config.cleanup.change_in_batches). The quote
+    # cleanup deletes shares by expires_at before their quotes; a share whose quote is
+    # gone otherwise (its user deleted) joins to nothing and reads as 404 until then.
+    quote = models.ForeignKey(
+        Quote,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        # The partial unique index below serves every lookup by quote.
+        db_index=False,
+        related_name="shares",
+    )
+    # The quote's expires_at (which never changes), copied: the token carries it too.
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = QuoteShareQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The cleanup's batches, keyset on (expires_at, id).
+            models.Index(fields=["expires_at"], name="quote_share_expires_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quote"],
+                condition=Q(revoked_at__isnull=True),
+                name="quote_share_one_unrevoked",
+            ),
+        ]
+
+    def __str__(self):
+        return f"share {self.id} of quote {self.quote_id}"

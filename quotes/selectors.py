@@ -1,8 +1,13 @@
 """Reads of credit schedules and quotes; a quote of someone else never leaves here."""
 
 import uuid
+from collections.abc import Mapping
+
+from django.db.models import QuerySet
 
 from config.errors import ServiceUnavailable
+from config.filters import filterset_apply
+from quotes.filters import QuoteFilter
 from quotes.identity import Caller, caller_owner_q
 from quotes.models import CreditSchedule, Quote
 
@@ -29,3 +34,10 @@ def quote_get_for_caller(*, quote_id: uuid.UUID | str, caller: Caller) -> Quote 
 def quote_newest_active_for_session(*, session_id: str) -> Quote | None:
     """The newest quote of the session that is active and unexpired right now."""
     return Quote.objects.active().filter(session_id=session_id).order_by("-created_at").first()
+
+
+def quote_list_for_caller(*, caller: Caller, filters: Mapping[str, str]) -> QuerySet[Quote]:
+    """The caller's quotes (its user's and its session's) narrowed by QuoteFilter; a bad
+    filter is ValidationFailed. Unordered: the list's pagination orders it."""
+    quotes = Quote.objects.filter(caller_owner_q(caller))
+    return filterset_apply(QuoteFilter, filters=filters, queryset=quotes)

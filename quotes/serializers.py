@@ -1,9 +1,11 @@
-"""Input validation of an image job (files + ops) against a credit schedule."""
+"""Input validation of an image job (files + ops) against a credit schedule, of a quote's
+TTL, and of a batch of quotes."""
 
 from rest_framework import serializers
 
 from config.serializers import FastOutputSerializer, StrictInputSerializer
 from quotes.identity import SESSION_ID_RE, SESSION_ID_RULE
+from quotes.services import MAX_QUOTES_PER_BATCH
 
 MAX_FILE_ID_CHARS = 128
 MAX_FILE_NAME_CHARS = 255
@@ -40,23 +42,31 @@ class BoundedFileListField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class JobInputSerializer(StrictInputSerializer):
-    """{session_id?, files: [{id, name, size_bytes, width, height}], ops: {op: true|{params}}}.
+def validate_session_id_value(value):
+    if value is not None and not SESSION_ID_RE.fullmatch(value):
+        raise serializers.ValidationError(f"Must be {SESSION_ID_RULE}.")
+
+
+def session_id_field() -> serializers.CharField:
+    """The optional body `session_id` of a job, a quote or a batch."""
+    return serializers.CharField(
+        required=False,
+        allow_null=True,
+        min_length=16,
+        max_length=128,
+        validators=[validate_session_id_value],
+    )
+
+
+class JobSpecSerializer(StrictInputSerializer):
+    """{files: [{id, name, size_bytes, width, height}], ops: {op: true|{params}}}.
 
     Needs context["schedule"] (a CreditSchedule): ops must be among its ops and files at
     most its max_files. An op set to false is left out; at least one op must remain.
     """
 
-    session_id = serializers.CharField(
-        required=False, allow_null=True, min_length=16, max_length=128
-    )
     files = BoundedFileListField()
     ops = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
-
-    def validate_session_id(self, value):
-        if value is not None and not SESSION_ID_RE.fullmatch(value):
-            raise serializers.ValidationError(f"Must be {SESSION_ID_RULE}.")
-        return value
 
     def validate_files(self, files):
         seen: set[str] = set()
@@ -96,12 +106,90 @@ class JobInputSerializer(StrictInputSerializer):
         return chosen
 
 
+class JobInputSerializer(JobSpecSerializer):
+    """A job with its optional owner session: {session_id?, files, ops}."""
+
+    session_id = session_id_field()
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, nothing else: DRF's IntegerField also takes "60", 60.0 and true-ish
+    strings; a TTL is a count of seconds, so those are 400s here."""
+
+    default_error_messages = {"invalid": "A valid integer is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QuoteJobInputSerializer(JobSpecSerializer):
+    """One quote of a batch: {files, ops, ttl_seconds?}.
+
+    ttl_seconds must be within the context schedule's bounds (CreditSchedule.quote_ttl_error);
+    without it the quote lives the schedule's quote_ttl_seconds.
+    """
+
+    ttl_seconds = StrictIntegerField(required=False)
+
+    def validate_ttl_seconds(self, value):
+        problem = self.context["schedule"].quote_ttl_error(value)
+        if problem is not None:
+            raise serializers.ValidationError(problem, code="ttl_out_of_range")
+        return value
+
+
+class QuoteInputSerializer(JobInputSerializer, QuoteJobInputSerializer):
+    """POST /api/quotes: {session_id?, files, ops, ttl_seconds?}."""
+
+
+class UpFrontBoundedListField(serializers.ListField):
+    """A ListField that refuses a list longer than max_length before validating any item
+    (DRF validates every item first, then the length)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class QuoteBatchInputSerializer(StrictInputSerializer):
+    """POST /api/quotes/batch: {session_id?, quotes: [{files, ops, ttl_seconds?}]} with 1 to
+    MAX_QUOTES_PER_BATCH items; errors of item i are under details.quotes["i"]."""
+
+    session_id = session_id_field()
+    quotes = UpFrontBoundedListField(
+        child=QuoteJobInputSerializer(),
+        allow_empty=False,
+        min_length=1,
+        max_length=MAX_QUOTES_PER_BATCH,
+    )
+
+
 class QuoteOutputSerializer(FastOutputSerializer):
     """A quote as API.md shows it; status is the effective one (expired once past expiry)."""
 
     id = serializers.UUIDField()
     session_id = serializers.CharField(allow_null=True)
     user_id = serializers.UUIDField(allow_null=True)
+    files = serializers.JSONField()
+    ops = serializers.JSONField()
+    credits_total = serializers.IntegerField()
+    per_file_credits = serializers.JSONField()
+    per_file = serializers.JSONField()
+    schedule = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField(source="effective_status")
+
+
+class SharedQuoteOutputSerializer(FastOutputSerializer):
+    """A quote as a share link shows it: no session_id (an anonymous owner's credential:
+    whoever holds it may use the quote) and no user_id."""
+
+    id = serializers.UUIDField()
     files = serializers.JSONField()
     ops = serializers.JSONField()
     credits_total = serializers.IntegerField()

@@ -7,22 +7,29 @@ from django.db import models
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from rendering.models import RenderJob, RoomSession, Shop, UsageDaily
+from config.admin_display import missing, truncated
+from rendering.models import RenderJob, RenderJobStatus, RoomSession, Shop, UsageDaily
 from rendering.quota import quota_day
-from uploads.storage import signed_read_url
+from uploads.storage import signed_read_url, storage_exists
 
 THUMB_LIST_PX = 48
 THUMB_DETAIL_PX = 240
 USAGE_HISTORY_DAYS = 30
+ERROR_LIST_CHARS = 48
 
 
 def _thumbnail(key: str, *, label: str, height: int) -> str:
-    url = signed_read_url(key) if key else None
+    """A freshly signed thumbnail of `key`, or the "missing" placeholder when there is no
+    key or no object behind it (never an <img> the browser would show broken)."""
+    if not key or not storage_exists(key):
+        return missing(label, height=height)
     return mark_safe(  # noqa: S308 - the template autoescapes every value
         render_to_string(
-            "admin/rendering/thumbnail.html", {"url": url, "label": label, "height": height}
+            "admin/rendering/thumbnail.html",
+            {"url": signed_read_url(key), "label": label, "height": height},
         )
     )
 
@@ -119,17 +126,17 @@ class UsageDailyAdmin(admin.ModelAdmin):
 
 @admin.register(RenderJob)
 class RenderJobAdmin(admin.ModelAdmin):
+    # Room and product images are on the job's page: one storage lookup per row here.
     list_display = [
-        "id",
+        "short_id",
         "shop",
         "status",
-        "room_thumb",
-        "product_thumb",
         "result_thumb",
-        "error",
+        "short_error",
         "created_at",
         "finished_at",
     ]
+    list_per_page = 50
     list_filter = ["status", "created_at"]
     search_fields = ["id", "shop__name", "room_session__id"]
     list_select_related = ["shop"]
@@ -143,16 +150,18 @@ class RenderJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="room")
-    def room_thumb(self, job):
-        return _thumbnail(job.room_image_key, label="room", height=THUMB_LIST_PX)
+    @admin.display(description="job", ordering="id")
+    def short_id(self, job):
+        return format_html('<code title="{}">{}</code>', job.id, str(job.id)[:8])
 
-    @admin.display(description="product")
-    def product_thumb(self, job):
-        return _thumbnail(job.product_image_key, label="product", height=THUMB_LIST_PX)
+    @admin.display(description="error")
+    def short_error(self, job):
+        return truncated(job.error, chars=ERROR_LIST_CHARS)
 
     @admin.display(description="result")
     def result_thumb(self, job):
+        if job.status == RenderJobStatus.FAILED:
+            return missing("result", height=THUMB_LIST_PX)
         return _thumbnail(job.result_image_key, label="result", height=THUMB_LIST_PX)
 
     @admin.display(description="room image")
@@ -165,6 +174,8 @@ class RenderJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="result image")
     def result_preview(self, job):
+        if job.status == RenderJobStatus.FAILED:
+            return missing("result", height=THUMB_DETAIL_PX)
         return _thumbnail(job.result_image_key, label="result", height=THUMB_DETAIL_PX)
 
 

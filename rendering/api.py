@@ -1,20 +1,33 @@
 """HTTP endpoints of shops, room sessions and renders (API.md, Rendering)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import filter_parameters, query_filters
 from config.idempotency import idempotent
+from config.pagination import CursorPagination, paginated_response
 from config.parsers import JSONParser
 from config.serializers import StrictInputSerializer
+from rendering.filters import RenderJobFilter
 from rendering.keys import room_upload_key
 from rendering.models import PLACEMENT_SCALE_MAX, PLACEMENT_SCALE_MIN, validate_timezone
 from rendering.selectors import (
+    USAGE_HISTORY_MAX_DAYS,
     render_job_get_for_user,
+    render_job_list_for_user,
     room_session_get_for_user,
     shop_get_for_user,
+    shop_list_for_user,
+    shop_usage_history,
     shop_usage_today,
 )
 from rendering.services.render_jobs import render_job_create
@@ -35,10 +48,25 @@ def signed_url(key: str, request) -> str | None:
     return signed_read_url(key, request=request)
 
 
-class ShopCreateApi(APIView):
-    """POST /api/shops: create a shop with the default daily quota."""
+class ShopOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    daily_quota = serializers.IntegerField()
+    timezone = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
-    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
+
+class ShopCreateApi(APIView):
+    """POST /api/shops: a new shop of the caller, with the default daily quota."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "request_too_large",
+    )
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -48,12 +76,7 @@ class ShopCreateApi(APIView):
             max_length=64, required=False, default="UTC", validators=[validate_timezone]
         )
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        name = serializers.CharField()
-        daily_quota = serializers.IntegerField()
-        timezone = serializers.CharField()
-        created_at = serializers.DateTimeField()
+    OutputSerializer = ShopOutputSerializer
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     @idempotent
@@ -65,19 +88,88 @@ class ShopCreateApi(APIView):
         return Response(self.OutputSerializer(shop).data, status=status.HTTP_201_CREATED)
 
 
-class ShopUsageApi(APIView):
-    """GET /api/shops/{id}/usage: today's render quota use of a shop."""
+class ShopListApi(APIView):
+    """GET /api/shops: the caller's shops, newest first."""
 
-    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "rate_limited")
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+    pagination_class = CursorPagination
+    OutputSerializer = ShopOutputSerializer
+
+    @extend_schema(responses=ShopOutputSerializer(many=True))
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=shop_list_for_user(user=request.user, filters=query_filters(request)),
+            serializer_class=self.OutputSerializer,
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(description=ShopListApi.__doc__),
+    post=extend_schema(description=ShopCreateApi.__doc__),
+)
+class ShopListOrCreateApi(ShopListApi, ShopCreateApi):
+    """/api/shops: one URL, two views; APIView.dispatch sends GET to ShopListApi.get and
+    POST to ShopCreateApi.post (both views' settings agree)."""
+
+    error_codes: tuple[str, ...] = ShopCreateApi.error_codes
+
+
+class ShopDetailApi(APIView):
+    """GET /api/shops/{id}: one of the caller's shops (someone else's: 404)."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "rate_limited")
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+    OutputSerializer = ShopOutputSerializer
+
+    @extend_schema(responses={200: ShopOutputSerializer})
+    def get(self, request, shop_id):
+        shop = shop_get_for_user(user=request.user, shop_id=shop_id)
+        return Response(self.OutputSerializer(shop).data)
+
+
+class UsedSerializer(serializers.Serializer):
+    render = serializers.IntegerField()
+    prep = serializers.IntegerField()
+    cleanup = serializers.IntegerField()
+
+
+class ShopUsageApi(APIView):
+    """GET /api/shops/{id}/usage: today's usage; with ?from=&to= (YYYY-MM-DD, both
+    included, at most USAGE_HISTORY_MAX_DAYS days) one row per day, oldest first."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "rate_limited",
+    )
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
-    class OutputSerializer(serializers.Serializer):
-        class UsedSerializer(serializers.Serializer):
-            render = serializers.IntegerField()
-            prep = serializers.IntegerField()
-            cleanup = serializers.IntegerField()
+    class InputSerializer(StrictInputSerializer):
+        def get_fields(self):
+            # "from" is a Python keyword, so the fields cannot be class attributes.
+            return {
+                "from": serializers.DateField(input_formats=["iso-8601"]),
+                "to": serializers.DateField(input_formats=["iso-8601"]),
+            }
 
+        def validate(self, attrs):
+            first, last = attrs["from"], attrs["to"]
+            if last < first:
+                raise serializers.ValidationError({"to": ["Must not be before `from`."]})
+            if (last - first).days + 1 > USAGE_HISTORY_MAX_DAYS:
+                raise serializers.ValidationError(
+                    {"to": [f"At most {USAGE_HISTORY_MAX_DAYS} days, both ends included."]}
+                )
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
         date = serializers.DateField()
         daily_quota = serializers.IntegerField()
         used = UsedSerializer()
@@ -85,10 +177,40 @@ class ShopUsageApi(APIView):
         remaining = serializers.IntegerField()
         resets_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: OutputSerializer})
+    class HistoryOutputSerializer(serializers.Serializer):
+        class DaySerializer(serializers.Serializer):
+            date = serializers.DateField()
+            daily_quota = serializers.IntegerField()
+            used = UsedSerializer()
+            reserved = serializers.IntegerField()
+
+        results = DaySerializer(many=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False),
+            OpenApiParameter("to", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False),
+        ],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="ShopUsage",
+                serializers=[OutputSerializer, HistoryOutputSerializer],
+                resource_type_field_name=None,
+            )
+        },
+    )
     def get(self, request, shop_id):
+        params = query_filters(request)
+        if not params:
+            shop = shop_get_for_user(user=request.user, shop_id=shop_id)
+            return Response(self.OutputSerializer(shop_usage_today(shop=shop)).data)
+        data = self.InputSerializer(data=params)
+        data.is_valid(raise_exception=True)
         shop = shop_get_for_user(user=request.user, shop_id=shop_id)
-        return Response(self.OutputSerializer(shop_usage_today(shop=shop)).data)
+        days = shop_usage_history(
+            shop=shop, first=data.validated_data["from"], last=data.validated_data["to"]
+        )
+        return Response(self.HistoryOutputSerializer({"results": days}).data)
 
 
 class RoomSessionCreateApi(APIView):
@@ -187,7 +309,7 @@ class RoomSessionCleanedApi(APIView):
 
 
 class RenderCreateApi(APIView):
-    """POST /api/renders: queue a render of a product in a room."""
+    """POST /api/renders: accept a render under the shop's daily quota and queue it."""
 
     error_codes: tuple[str, ...] = (
         "validation_error",
@@ -195,6 +317,11 @@ class RenderCreateApi(APIView):
         "not_found",
         "image_missing",
         "quota_exceeded",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+        "request_too_large",
+        "service_unavailable",
     )
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
@@ -238,31 +365,67 @@ class RenderCreateApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class RenderDetailApi(APIView):
-    """GET /api/renders/{id}: a render's status and its result URL."""
+class RenderOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    result_image_url = serializers.SerializerMethodField()
+    error = serializers.CharField(allow_null=True, source="error_or_none")
+    shop_id = serializers.UUIDField()
+    room_session_id = serializers.UUIDField()
+    product_image_id = serializers.UUIDField(source="product_upload_id")
+    placement = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
 
-    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
+    def get_result_image_url(self, job) -> str | None:
+        return signed_url(job.result_image_key, self.context["request"])
+
+    def get_placement(self, job) -> dict[str, float]:
+        return {"x": job.placement_x, "y": job.placement_y, "scale": job.placement_scale}
+
+
+class RenderListApi(APIView):
+    """GET /api/renders: the renders of the caller's shops, newest first, filtered by
+    shop_id and status."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "rate_limited")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
+    pagination_class = CursorPagination
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        status = serializers.CharField()
-        result_image_url = serializers.SerializerMethodField()
-        error = serializers.CharField(allow_null=True, source="error_or_none")
-        shop_id = serializers.UUIDField()
-        room_session_id = serializers.UUIDField()
-        product_image_id = serializers.UUIDField(source="product_upload_id")
-        placement = serializers.SerializerMethodField()
-        created_at = serializers.DateTimeField()
-        started_at = serializers.DateTimeField(allow_null=True)
-        finished_at = serializers.DateTimeField(allow_null=True)
+    @extend_schema(
+        responses=RenderOutputSerializer(many=True), parameters=filter_parameters(RenderJobFilter)
+    )
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=render_job_list_for_user(user=request.user, filters=query_filters(request)),
+            # Not self.OutputSerializer: on /api/renders that is RenderCreateApi's.
+            serializer_class=RenderOutputSerializer,
+            context={"request": request},
+        )
 
-        def get_result_image_url(self, job) -> str | None:
-            return signed_url(job.result_image_key, self.context["request"])
 
-        def get_placement(self, job) -> dict[str, float]:
-            return {"x": job.placement_x, "y": job.placement_y, "scale": job.placement_scale}
+@extend_schema_view(
+    get=extend_schema(description=RenderListApi.__doc__),
+    post=extend_schema(description=RenderCreateApi.__doc__),
+)
+class RenderListOrCreateApi(RenderListApi, RenderCreateApi):
+    """/api/renders: one URL, two views; APIView.dispatch sends GET to RenderListApi.get and
+    POST to RenderCreateApi.post (both views' settings agree)."""
+
+    error_codes: tuple[str, ...] = RenderCreateApi.error_codes
+
+
+class RenderDetailApi(APIView):
+    """GET /api/renders/{id}: one render of the caller's shops, URLs freshly signed."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "rate_limited")
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+    OutputSerializer = RenderOutputSerializer
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request, render_id):

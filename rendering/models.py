@@ -207,6 +207,8 @@ class RenderJob(models.Model):
                 condition=Q(status__in=["queued", "running"]),
             ),
             models.Index(fields=["shop", "-created_at"], name="render_job_shop_created_idx"),
+            # Staff dashboards (rendering.analytics): failures and latency by creation day.
+            models.Index(fields=["created_at"], name="render_job_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,7 +5,8 @@ from django.urls import path
 from rendering import api
 
 urlpatterns = [
-    path("shops", api.ShopCreateApi.as_view(), name="shop-create"),
+    path("shops", api.ShopListOrCreateApi.as_view(), name="shop-create"),
+    path("shops/<uuid:shop_id>", api.ShopDetailApi.as_view(), name="shop-detail"),
     path("shops/<uuid:shop_id>/usage", api.ShopUsageApi.as_view(), name="shop-usage"),
     path(
         "shops/<uuid:shop_id>/room-sessions",
@@ -22,6 +23,6 @@ urlpatterns = [
         api.RoomSessionCleanedApi.as_view(),
         name="room-session-cleaned",
     ),
-    path("renders", api.RenderCreateApi.as_view(), name="render-create"),
+    path("renders", api.RenderListOrCreateApi.as_view(), name="render-create"),
     path("renders/<uuid:render_id>", api.RenderDetailApi.as_view(), name="render-detail"),
 ]

@@ -4,9 +4,10 @@ from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
+from config.admin_display import missing
 from uploads.models import UploadedFile
 from uploads.services import upload_purge
-from uploads.storage import signed_read_url
+from uploads.storage import signed_read_url, storage_exists
 
 THUMBNAIL_PX = 64
 PREVIEW_PX = 480
@@ -15,6 +16,9 @@ PREVIEW_PX = 480
 def _image(upload: UploadedFile, size_px: int) -> str:
     if not upload.content_type.startswith("image/"):
         return "—"
+    if not storage_exists(upload.key):
+        # The row outlived its object (purged, or lost): a placeholder, not a broken image.
+        return missing("upload", height=min(size_px, THUMBNAIL_PX))
     # Path-only on local storage: the admin page and the signed URL share an origin.
     url = signed_read_url(upload.key)
     return format_html(

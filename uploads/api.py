@@ -6,17 +6,21 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttling import UploadThrottle
 from config.errors import ValidationFailed, error_body
+from config.filters import filter_parameters, query_filters
 from config.idempotency import idempotent
+from config.pagination import CursorPagination, paginated_response
 from config.serializers import StrictInputSerializer
+from uploads.filters import UploadFilter
 from uploads.handlers import UploadMultiPartParser, content_length_too_large, too_large
-from uploads.selectors import upload_get_for_user
+from uploads.selectors import upload_get_for_user, upload_list_own
 from uploads.services import (
     signed_object_put,
     upload_create,
@@ -61,9 +65,14 @@ class UploadCreateApi(APIView):
     error_codes: tuple[str, ...] = (
         "validation_error",
         "invalid_token",
+        "forbidden",
         "file_too_large",
         "unsupported_media_type",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
     )
+
     permission_classes = [CanUpload]
     throttle_classes = [UploadThrottle]
     # Refuses an oversized body before parsing it, and cuts off one that lies about its size.
@@ -93,6 +102,65 @@ class UploadCreateApi(APIView):
             self.OutputSerializer(upload, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+class UploadListApi(APIView):
+    """GET /api/uploads: the caller's own uploads, newest first, filtered by content_type.
+
+    Signed-in callers only: anonymous uploads all belong to one system user, so nobody
+    could be shown "their" anonymous uploads.
+    """
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "rate_limited")
+    permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
+    OutputSerializer = UploadOutputSerializer
+
+    @extend_schema(
+        responses=UploadOutputSerializer(many=True), parameters=filter_parameters(UploadFilter)
+    )
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=upload_list_own(user=request.user, filters=query_filters(request)),
+            serializer_class=self.OutputSerializer,
+            context={"request": request},
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(description=UploadListApi.__doc__),
+    post=extend_schema(description=UploadCreateApi.__doc__),
+)
+class UploadListOrCreateApi(UploadListApi, UploadCreateApi):
+    """/api/uploads: one URL, two views. The settings differ per method, so they are
+    chosen per request: GET is UploadListApi's (signed in, the default throttles), POST
+    UploadCreateApi's (CanUpload, UploadThrottle, the multipart parser)."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "forbidden",
+        "file_too_large",
+        "unsupported_media_type",
+        "rate_limited",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+    )
+
+    def _settings_of(self) -> type[APIView]:
+        return UploadListApi if self.request.method in ("GET", "HEAD") else UploadCreateApi
+
+    def get_permissions(self):
+        return [permission() for permission in self._settings_of().permission_classes]
+
+    def get_throttles(self):
+        return [throttle() for throttle in self._settings_of().throttle_classes]
+
+    def get_parsers(self):
+        # Parsers are chosen before self.request exists (initialize_request).
+        return [parser() for parser in UploadCreateApi.parser_classes]
 
 
 class FileDetailApi(APIView):

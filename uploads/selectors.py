@@ -1,12 +1,15 @@
 """Permission-scoped reads of uploaded files."""
 
 import uuid
+from collections.abc import Mapping
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.models import SYSTEM_USER_EMAIL, User
 from config.errors import NotFound
+from config.filters import filterset_apply
+from uploads.filters import UploadFilter
 from uploads.models import UploadedFile
 
 
@@ -33,3 +36,10 @@ def upload_get_own(*, user: User, upload_id: uuid.UUID | str) -> UploadedFile:
     if upload.owner_id != user.pk:
         raise NotFound("No such file.")
     return upload
+
+
+def upload_list_own(*, user: User, filters: Mapping[str, str]) -> QuerySet[UploadedFile]:
+    """The user's own uploads (not those staff may read, nor the system user's anonymous
+    ones), narrowed by UploadFilter; a bad filter is ValidationFailed."""
+    uploads = UploadedFile.objects.filter(owner=user)
+    return filterset_apply(UploadFilter, filters=filters, queryset=uploads)

@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from uploads.api import FileDetailApi, SignedObjectView, UploadCreateApi
+from uploads.api import FileDetailApi, SignedObjectView, UploadListOrCreateApi
 
 app_name = "uploads"
 
 urlpatterns = [
-    path("uploads", UploadCreateApi.as_view(), name="upload-create"),
+    path("uploads", UploadListOrCreateApi.as_view(), name="upload-create"),
     path("files/<uuid:file_id>", FileDetailApi.as_view(), name="file"),
     path("storage/<path:key>", SignedObjectView.as_view(), name="signed-object"),
 ]

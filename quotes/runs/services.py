@@ -1,8 +1,10 @@
-"""Quote run use cases: create and enqueue, the provider workflow, retention cleanup."""
+"""Quote run use cases: create and enqueue, the provider workflow, the reaper of stuck runs,
+retention cleanup."""
 
 import functools
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -14,7 +16,7 @@ from django.utils import timezone
 from config.cleanup import delete_in_batches
 from config.errors import ValidationFailed
 from config.job_lease import LeaseHeld, lease_until
-from config.queue import enqueue_on_commit
+from config.queue import BROKER_ERRORS, enqueue_on_commit
 from quotes.identity import Caller, owner_session_id
 from quotes.models import CreditSchedule
 from quotes.runs.events import run_event_append
@@ -234,6 +236,66 @@ def _provider_ask(*, run: QuoteRun, name: str) -> None:
             "eta_seconds": offer.eta_seconds,
         },
     )
+
+
+def _exhausted(now: datetime) -> Q:
+    """Processing with every attempt used and the last lease expired: nobody will end it."""
+    return Q(
+        status=QuoteRunStatus.PROCESSING,
+        claimed_until__lt=now,
+        attempts__gte=settings.QUOTE_RUN_MAX_ATTEMPTS,
+    )
+
+
+def quote_run_reap_stuck() -> dict[str, int]:
+    """Settle runs whose workers died or whose messages were lost. Registered in
+    settings.CLEANUPS (single-flight).
+
+    - Every attempt used and the last lease expired: failed, with its terminal event once.
+    - No live attempt for QUOTE_RUN_STUCK_AFTER (never claimed that long after it was
+      created, or its last lease expired that long ago) with attempts left: its task is
+      published again, as the broker's redelivery should have done. At most once per
+      QUOTE_RUN_STUCK_AFTER per run; the claim decides which delivery runs it.
+    """
+    now = timezone.now()
+    failed = 0
+    runs = QuoteRun.objects.live()
+    for run_id, attempts in list(runs.filter(_exhausted(now)).values_list("pk", "attempts")):
+        error = GAVE_UP_ERROR.format(attempts=attempts)
+        failed += bool(
+            run_event_append(
+                run_id=run_id,
+                event_type=QuoteRunEventType.RUN_FAILED,
+                key=TERMINAL_KEY,
+                data={"error": error},
+                error=error,
+            )
+        )
+    cutoff = now - settings.QUOTE_RUN_STUCK_AFTER
+    stuck = Q(
+        status=QuoteRunStatus.PROCESSING,
+        created_at__lt=cutoff,
+        attempts__lt=settings.QUOTE_RUN_MAX_ATTEMPTS,
+    ) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=cutoff))
+    requeued = 0
+    for run_id in list(runs.filter(stuck).values_list("pk", flat=True)):
+        # Marks the requeue; the lease it stands for is over at once, so the run stays
+        # claimable by the delivery this publishes (or the broker's, whichever comes).
+        if QuoteRun.objects.filter(stuck, pk=run_id).update(claimed_until=now):
+            requeued += _quote_run_requeue(run_id)
+    return {"stuck_quote_runs_failed": failed, "stuck_quote_runs_requeued": requeued}
+
+
+def _quote_run_requeue(run_id: uuid.UUID) -> bool:
+    """Publish the run's task again; a broker that is down is tried on the next round."""
+    from quotes.runs.tasks import quote_run_task  # the task module imports this one
+
+    try:
+        quote_run_task.apply_async(args=[str(run_id)])
+    except BROKER_ERRORS as exc:
+        logger.warning("quote run %s: requeue failed, broker unavailable: %s", run_id, exc)
+        return False
+    return True
 
 
 def quote_run_cleanup() -> dict[str, int]:

@@ -30,6 +30,7 @@ from rest_framework.request import Request
 
 from accounts.authentication import BearerAuthentication
 from config.errors import ApplicationError, ValidationFailed, error_body
+from config.shutdown import is_draining
 from quotes.identity import caller_identity
 from quotes.runs.models import TERMINAL_EVENT_TYPES, QuoteRun, QuoteRunEvent, QuoteRunStatus
 from quotes.runs.selectors import quote_run_get_for_caller
@@ -154,7 +155,8 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
     first read so a wake-up between read and wait is never lost: one shared Redis
     subscription wakes it, or without pub/sub the hub's one progress query per
     SSE_POLL_INTERVAL_S for all streams of the process; the stream reads the database
-    only when its run has news. It opens no Redis connection of its own.
+    only when its run has news. It opens no Redis connection of its own. Ends early, cleanly,
+    when the process drains (config/shutdown.py).
     """
     _release_request_thread()  # first iteration: the middleware chain has returned
     yield f"retry: {settings.SSE_RETRY_MS}\n\n".encode()
@@ -163,6 +165,10 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
         next_keepalive = time.monotonic() + settings.SSE_KEEPALIVE_S
         should_read = True
         while True:
+            if is_draining():
+                # The process is stopping: end cleanly now, not when the run ends; the
+                # client reconnects (elsewhere) with Last-Event-ID and misses nothing.
+                return
             if should_read:
                 try:
                     read = await _read_after_async(run_id, last_seq)

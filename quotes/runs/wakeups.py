@@ -50,6 +50,7 @@ from django.conf import settings
 from django.db import connection
 from redis.asyncio.connection import Connection
 
+from config.shutdown import draining_event
 from quotes.runs.events import run_channel
 from quotes.runs.selectors import quote_run_news
 
@@ -181,8 +182,17 @@ class WakeupHub:
         if self._tasks:
             return
         self._tasks.append(asyncio.get_running_loop().create_task(self._poll_forever()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self._wake_all_on_drain()))
         if self.url:
             self._tasks.append(asyncio.get_running_loop().create_task(self._subscribe_forever()))
+
+    async def _wake_all_on_drain(self) -> None:
+        """The process is stopping (config/shutdown.py): wake every stream, which then sees
+        is_draining() and ends."""
+        await draining_event().wait()
+        for waiters in list(self.waiters.values()):
+            for waiter in list(waiters):
+                waiter.wake()
 
     async def _poll_forever(self) -> None:
         while True:

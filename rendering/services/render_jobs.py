@@ -2,8 +2,9 @@
 
 import functools
 import logging
+import math
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -12,6 +13,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.ratelimit import RateLimitResult
+from accounts.ratelimit_headers import rate_limit_headers
 from accounts.webhooks.services import webhook_event_emit
 from config.errors import (
     Conflict,
@@ -37,6 +40,9 @@ from uploads.storage import (
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 1000
+# How a shop's render quota is named in RateLimit-Policy, and its window: one quota day.
+QUOTA_POLICY = "shop_render_quota"
+QUOTA_WINDOW_S = 24 * 3600
 QUEUE_DOWN_ERROR = "The render could not be queued (broker down)."
 
 
@@ -75,14 +81,7 @@ def render_job_create(
     day = quota_day(shop=shop)
     with transaction.atomic():
         if not quota_reserve(shop_id=shop.pk, day=day):
-            resets_at = quota_resets_at(shop=shop, day=day)
-            retry_after = max(1, int((resets_at - timezone.now()).total_seconds()))
-            raise TooManyRequests(
-                f"The shop's daily quota of {shop.daily_quota} renders is used up.",
-                code="quota_exceeded",
-                details={"remaining": 0, "resets_at": resets_at.isoformat()},
-                headers={"Retry-After": str(retry_after)},
-            )
+            raise quota_exceeded(shop=shop, day=day)
         job = RenderJob.objects.create(
             shop=shop,
             room_session=room_session,
@@ -104,6 +103,28 @@ def render_job_create(
             message="Renders cannot be queued right now; nothing was charged. Try again shortly.",
         )
     return job
+
+
+def quota_exceeded(*, shop: Shop, day: date) -> TooManyRequests:
+    """The 429 of a used-up quota day. Its rate headers are the quota's own (remaining 0,
+    reset at the shop's next midnight), which the per-user limiter's never replace."""
+    resets_at = quota_resets_at(shop=shop, day=day)
+    retry_after = max(1, math.ceil((resets_at - timezone.now()).total_seconds()))
+    verdict = RateLimitResult(
+        allowed=False,
+        limit=shop.daily_quota,
+        remaining=0,
+        retry_after_s=retry_after,
+        reset_s=retry_after,
+        window_s=QUOTA_WINDOW_S,
+        policy=QUOTA_POLICY,
+    )
+    return TooManyRequests(
+        f"The shop's daily quota of {shop.daily_quota} renders is used up.",
+        code="quota_exceeded",
+        details={"remaining": 0, "resets_at": resets_at.isoformat()},
+        headers={"Retry-After": str(retry_after), **rate_limit_headers([verdict])},
+    )
 
 
 def _render_job_webhook(job: RenderJob) -> None:

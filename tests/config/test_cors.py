@@ -30,6 +30,8 @@ EXPOSED = {
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
     "x-ratelimit-reset",
+    "ratelimit",
+    "ratelimit-policy",
     "idempotent-replayed",
     "x-request-id",
 }

@@ -247,3 +247,11 @@ def test_every_error_answer_of_a_test_is_recorded_and_checked(api_client, monkey
     assert problems == [
         "GET quotes.api.QuoteGetApi answered 'not_found', missing from its error_codes"
     ]
+
+
+def test_every_example_names_a_component(schema):
+    """A renamed serializer leaves no stale example behind (config.openapi_examples)."""
+    from config.openapi_examples import EXAMPLES
+
+    names = {name.removesuffix("Request") for name in schema["components"]["schemas"]}
+    assert sorted(set(EXAMPLES) - names) == []

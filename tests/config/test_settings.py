@@ -124,3 +124,25 @@ def test_cors_middleware_is_outermost_so_every_answer_gets_its_headers():
         "django.middleware.common.CommonMiddleware"
     )
     assert middleware[-1] == "config.middleware.ApiErrorMiddleware"
+
+
+def test_behind_pgbouncer_no_state_outlives_a_transaction():
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d.get('DISABLE_SERVER_SIDE_CURSORS', False), "
+        "d['OPTIONS'].get('prepare_threshold', 'default'))"
+    )
+    env = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:6432/atelier",
+    }
+
+    pooled = run_django(code, DATABASE_POOLER="pgbouncer", **env)
+    direct = run_django(code, **env)
+    unknown = run_django(code, DATABASE_POOLER="pgpool", **env)
+
+    assert pooled.returncode == 0, pooled.stderr
+    assert pooled.stdout.split() == ["True", "None"]
+    assert direct.stdout.split() == ["False", "default"]
+    assert unknown.returncode != 0
+    assert "DATABASE_POOLER must be empty or pgbouncer" in unknown.stderr

@@ -44,8 +44,10 @@ def missing_tools() -> list[str]:
     return [name for name in (CHROMIUM, CHROMEDRIVER, NGINX) if find_binary(name) is None]
 
 
-def chromium_driver(user_data_dir: Path):
-    """A fresh headless Chromium (its own profile) under Debian's chromedriver."""
+def chromium_driver(user_data_dir: Path, *, console_log: bool = False):
+    """A fresh headless Chromium (its own profile) under Debian's chromedriver; with
+    `console_log`, the page's console and network errors are kept for
+    `driver.get_log("browser")`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -54,6 +56,8 @@ def chromium_driver(user_data_dir: Path):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={user_data_dir}")
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(
         options=options, service=Service(executable_path=find_binary(CHROMEDRIVER))
     )

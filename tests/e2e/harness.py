@@ -1,4 +1,5 @@
-"""Real server and worker processes on loopback ports, sharing PostgreSQL and Redis."""
+"""Real server and worker processes on loopback ports, started from the Procfile's lines,
+sharing PostgreSQL and Redis."""
 
 import os
 import signal
@@ -131,88 +132,56 @@ class Cluster:
     def _env(self, **overrides: str) -> dict[str, str]:
         return {**self.base_env, **overrides}
 
-    def add_server(self, *, uvicorn_args: tuple[str, ...] = (), **env_overrides: str) -> Process:
-        index = len(self.servers)
-        port = free_port()
-        process = Process(
-            name=f"server{index}",
-            argv=[
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                *uvicorn_args,
-            ],
-            env=self._env(**env_overrides),
-            log_path=self.workdir / f"server{index}.log",
-            port=port,
+    def _procfile_process(self, kind: str, name: str, **env: str) -> Process:
+        """The Procfile's `kind` line exactly as written, through a shell like honcho and
+        Heroku run it (`exec`, so the process is the server itself), with this Python's
+        scripts first on PATH."""
+        scripts = str(Path(sys.executable).parent)
+        path = scripts + os.pathsep + env.get("PATH", self.base_env.get("PATH", ""))
+        return Process(
+            name=name,
+            argv=["/bin/sh", "-c", "exec " + procfile_commands()[kind]],
+            env=self._env(**{**env, "PATH": path}),
+            log_path=self.workdir / f"{name}.log",
         )
-        self.servers.append(process)
-        process.start()
-        return process
 
     def add_procfile_server(self, kind: str, **env_overrides: str) -> Process:
-        """Start the Procfile's `kind` line exactly as written, through a shell like honcho
-        and Heroku do, with $PORT set to a free loopback port (and HOST=127.0.0.1)."""
-        index = len(self.servers)
+        """Start the Procfile's `kind` server (web or stream) with $PORT set to a free
+        loopback port (and HOST=127.0.0.1)."""
         port = free_port()
-        process = Process(
-            name=f"{kind}{index}",
-            argv=["/bin/sh", "-c", "exec " + procfile_commands()[kind]],
-            env=self._env(PORT=str(port), HOST="127.0.0.1", **env_overrides),
-            log_path=self.workdir / f"{kind}{index}.log",
-            port=port,
+        process = self._procfile_process(
+            kind,
+            f"{kind}{len(self.servers)}",
+            PORT=str(port),
+            HOST="127.0.0.1",
+            **env_overrides,
         )
+        process.port = port
         self.servers.append(process)
         process.start()
         return process
 
+    def add_server(self, **env_overrides: str) -> Process:
+        """The Procfile's `stream` process (ASGI): it serves the whole API and the event
+        streams. STREAM_CONCURRENCY sets its worker processes."""
+        return self.add_procfile_server("stream", **env_overrides)
+
     def add_worker(self, *, concurrency: int = 2, **env_overrides: str) -> Process:
-        index = len(self.workers)
-        process = Process(
-            name=f"worker{index}",
-            argv=[
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"e2e{index}-{os.getpid()}@%h",
-            ],
-            env=self._env(**env_overrides),
-            log_path=self.workdir / f"worker{index}.log",
+        """The Procfile's `worker` line; `concurrency` becomes WORKER_CONCURRENCY."""
+        process = self._procfile_process(
+            "worker",
+            f"worker{len(self.workers)}",
+            WORKER_CONCURRENCY=str(concurrency),
+            **env_overrides,
         )
         self.workers.append(process)
         process.start()
         return process
 
     def add_beat(self, **env_overrides: str) -> Process:
-        index = len(self.workers)
-        process = Process(
-            name=f"beat{index}",
-            argv=[
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "--loglevel=INFO",
-                "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
-                "--max-interval",
-                "1",
-            ],
-            env=self._env(**env_overrides),
-            log_path=self.workdir / f"beat{index}.log",
-        )
+        """The Procfile's `beat` line, checking its schedule every second."""
+        env = {"BEAT_MAX_INTERVAL_S": "1", **env_overrides}
+        process = self._procfile_process("beat", f"beat{len(self.workers)}", **env)
         self.workers.append(process)
         process.start()
         return process

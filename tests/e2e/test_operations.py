@@ -81,7 +81,7 @@ def test_a_refusing_database_is_a_503_at_once_while_live_stays_200(cluster):
 def test_metrics_add_up_over_the_worker_processes_of_one_server(cluster, tmp_path):
     # given one server with two worker processes sharing a metrics directory
     server = cluster.add_server(
-        uvicorn_args=("--workers", "2"),
+        STREAM_CONCURRENCY="2",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         METRICS_TOKEN=METRICS_TOKEN,
         LOG_FORMAT="json",

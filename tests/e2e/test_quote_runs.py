@@ -1,6 +1,7 @@
 """Quote runs across real instances: a stream resumes on another instance with no gap and no
 duplicate (with Redis pub/sub and with it unreachable), and state survives kill -9 of the
-instance streaming it and of the worker running it."""
+instance streaming it and of the worker running it (or, out of attempts, the reaper on beat
+fails the run)."""
 
 import json
 import socket
@@ -10,6 +11,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import connection
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from quotes.runs.models import QuoteRun, QuoteRunEvent
 from tests.e2e.harness import free_port
@@ -231,3 +233,43 @@ def test_idle_streams_hold_no_thread_and_no_database_connection(cluster):
     assert threads_idle - threads_before <= 4, (threads_before, threads_idle)
     assert connections_idle - connections_before <= 2, (connections_before, connections_idle)
     assert requests.get(f"{server.url}/api/ping", timeout=5).status_code == 200
+
+
+def test_a_run_whose_every_attempt_died_is_failed_by_the_reaper_on_beat(cluster):
+    # given one attempt allowed, a short lease, and the worker killed mid-run
+    env = {"QUOTE_RUN_PROVIDER_STEP_S": STEP_S, "QUOTE_RUN_MAX_ATTEMPTS": "1", "JOB_LEASE_S": "2"}
+    server = cluster.add_server(**env)
+    worker = cluster.add_worker(**env)
+    cluster.wait_ready()
+    run = start_run(server)
+    stream = SseClient(f"{server.url}{run['stream_url']}")
+    head = [stream.next_event() for _ in range(3)]
+    worker.kill9()
+    assert status(server, run)["status"] == "processing", "the run ended before the kill"
+
+    # when beat runs the registered reaper every second (the broker's redelivery is 10
+    # minutes away)
+    every_second, _ = IntervalSchedule.objects.get_or_create(
+        every=1, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name="cleanup: stuck_quote_runs",
+        defaults={
+            "task": "config.cleanup",
+            "interval": every_second,
+            "kwargs": json.dumps({"name": "stuck_quote_runs"}),
+            "enabled": True,
+        },
+    )
+    for process in (cluster.add_worker(**env), cluster.add_beat(**env)):
+        process.wait_ready()
+
+    # then the run fails once its lease ended, and the stream ends with that event, in order
+    tail = stream.rest()
+    final = status(server, run)
+    ids = [event["id"] for event in head + tail]
+    assert ids == list(range(1, final["last_event_id"] + 1))
+    assert tail[-1]["event"] == "run.failed"
+    assert final["status"] == "failed"
+    assert "interrupted 1 times" in final["error"]
+    assert QuoteRun.objects.get(pk=run["run_id"]).attempts == 1

@@ -20,6 +20,9 @@ def test_procfile_names_the_production_processes():
     for kind in ("web", "stream"):
         assert "$PORT" in commands[kind] or "${PORT" in commands[kind]
     assert "WEB_CONCURRENCY" in commands["web"]
+    # Streams drain on SIGTERM only with the lifespan (config/shutdown.py), within a bound.
+    assert "--lifespan on" in commands["stream"]
+    assert "--timeout-graceful-shutdown" in commands["stream"]
 
 
 def test_web_serves_the_api_and_stream_serves_event_streams(cluster):

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from orders.models import Order, OrderItem, OrderStatus, Product
+from orders.models import Order, OrderEvent, OrderEventType, OrderItem, OrderStatus, Product
 from orders.services import OrderLine, order_place
 from tests.accounts.factories import AddressFactory
 from tests.concurrency import fire_concurrently
@@ -38,6 +38,8 @@ def test_40_concurrent_orders_for_10_in_stock_place_exactly_10(auth_client, user
     assert Product.objects.get(sku="LAST-TEN").stock_quantity == 0
     assert Order.objects.count() == 10
     assert OrderItem.objects.count() == 10
+    # History in the same transaction: one `placed` per order, none of the refused 30.
+    assert OrderEvent.objects.filter(type=OrderEventType.PLACED).count() == 10
 
 
 def test_concurrent_multi_line_orders_never_oversell_any_line_and_never_deadlock(user):
@@ -94,3 +96,7 @@ def test_cancelling_twice_concurrently_returns_stock_once(auth_client, user):
     product.refresh_from_db()
     assert product.stock_quantity == 10
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.CANCELLED}
+    # Only the winners wrote history: one `cancelled` and one `stock_returned` per order.
+    for order in orders:
+        types = sorted(OrderEvent.objects.filter(order=order).values_list("type", flat=True))
+        assert types == ["cancelled", "placed", "stock_returned"], types

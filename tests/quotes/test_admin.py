@@ -71,7 +71,12 @@ def test_saving_the_active_schedule_publishes_a_new_version(admin_browser):
     # when: staff save the active schedule with new prices
     response = admin_browser.post(
         f"/admin/quotes/creditschedule/{active.pk}/change/",
-        {"ops": json.dumps(ops), "max_files": 5, "quote_ttl_seconds": 60},
+        {
+            "ops": json.dumps(ops),
+            "max_files": 5,
+            "quote_ttl_seconds": 60,
+            "max_quote_ttl_seconds": 3600,
+        },
     )
 
     # then: a new active version, the old one untouched
@@ -82,6 +87,7 @@ def test_saving_the_active_schedule_publishes_a_new_version(admin_browser):
     assert active.ops["upscale"]["base_credits"] == 2  # the old version is untouched
     assert newest.version == active.version + 1
     assert newest.ops == ops
+    assert newest.max_quote_ttl_seconds == 3600
 
 
 @pytest.mark.django_db
@@ -94,8 +100,29 @@ def test_admin_rejects_a_malformed_schedule(admin_browser):
             "ops": json.dumps({"upscale": {"base_credits": -1}}),
             "max_files": 5,
             "quote_ttl_seconds": 60,
+            "max_quote_ttl_seconds": 3600,
         },
     )
 
     assert response.status_code == 200  # the form again, with the error
+    assert CreditSchedule.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("ttl", "max_ttl"), [(900, 600), (30, 59)])
+def test_admin_rejects_a_max_ttl_below_the_default_or_the_minimum(admin_browser, ttl, max_ttl):
+    active = CreditSchedule.objects.get(is_active=True)
+
+    response = admin_browser.post(
+        f"/admin/quotes/creditschedule/{active.pk}/change/",
+        {
+            "ops": json.dumps(active.ops),
+            "max_files": 5,
+            "quote_ttl_seconds": ttl,
+            "max_quote_ttl_seconds": max_ttl,
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "errornote" in response.text
     assert CreditSchedule.objects.count() == 1

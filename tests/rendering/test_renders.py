@@ -226,6 +226,37 @@ def test_quota_exceeded_is_429_with_remaining_and_reset_time(auth_client, shop, 
     assert (usage(shop).composite_renders, usage(shop).reserved) == (3, 0)
 
 
+def test_quota_429_carries_the_quotas_own_rate_headers(
+    auth_client, shop, session, product, settings
+):
+    # given: the quota of 3 used; the caller's own request limit is far from reached
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "user": "100/min",
+        },
+    }
+    for _ in range(3):
+        assert post_render(auth_client, render_body(shop, session, product)).status_code == 202
+
+    # when
+    refused = post_render(auth_client, render_body(shop, session, product))
+
+    # then: the quota's limit, 0 left, reset at the quota day's end (= Retry-After) ...
+    assert refused.status_code == 429
+    retry_after = int(refused["Retry-After"])
+    assert (refused["X-RateLimit-Limit"], refused["X-RateLimit-Remaining"]) == ("3", "0")
+    assert refused["X-RateLimit-Reset"] == str(retry_after)
+    policies = refused["RateLimit-Policy"].split(", ")
+    states = refused["RateLimit"].split(", ")
+    assert policies[0] == '"shop_render_quota";q=3;w=86400'
+    assert states[0] == f'"shop_render_quota";r=0;t={retry_after}'
+    # ... and the per-user limiter's figures only as their own, later, named policy
+    assert policies[1:] == ['"user";q=100;w=60']
+    assert states[1].startswith('"user";r=96;t=')  # 4 requests
+
+
 def _stuck_job(shop, session, product, *, status, age, attempts=None, lease_ended=None):
     """A job created `age` ago; a running one was claimed then, its lease ending
     `lease_ended` ago (default: still live)."""

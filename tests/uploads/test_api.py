@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import SYSTEM_USER_EMAIL
 from tests.conftest import client_for
 from uploads.models import UploadedFile
-from uploads.storage import storage_exists
+from uploads.storage import storage_delete, storage_exists
 
 from .factories import make_upload
 from .images import jpeg_bytes, png_bytes, webp_bytes
@@ -209,6 +209,20 @@ def test_admin_lists_uploads_with_signed_thumbnails(client, user, make_user):
     thumbnail = html.split(f"/api/storage/{upload.key}?token=")[1].split('"')[0]
     served = client.get(f"/api/storage/{upload.key}?token={thumbnail}".replace("&amp;", "&"))
     assert served.status_code == 200
+
+
+def test_admin_shows_missing_for_an_upload_whose_object_is_gone(client, user, make_user):
+    # given: a row whose stored object was removed behind its back
+    upload = make_upload(owner=user)
+    storage_delete(upload.key)
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+
+    # when
+    html = client.get("/admin/uploads/uploadedfile/").content.decode()
+
+    # then: a placeholder, not an <img> the browser would draw broken
+    assert "atelier-missing" in html
+    assert f"/api/storage/{upload.key}?token=" not in html
 
 
 def test_admin_delete_removes_the_object(client, user, make_user):
