@@ -131,15 +131,17 @@ def test_a_generated_client_drives_every_main_flow(generated, client_server):
     assert me.email == email
 
     # quotes: create, use, a second use is a 409, an unknown one a 404
-    job = models.JobInputRequest(
+    job = models.QuoteInputRequest(
         files=[
             models.JobFileRequest(id="f1", name="a.jpg", size_bytes=1000, width=800, height=600)
         ],
-        ops=models.JobInputRequestOps.from_dict({"upscale": True}),
+        ops=models.QuoteInputRequestOps.from_dict({"upscale": True}),
     )
     bad_job = api("quotes.quotes_create").sync_detailed(
         client=client,
-        body=models.JobInputRequest(files=job.files, ops=models.JobInputRequestOps.from_dict({})),
+        body=models.QuoteInputRequest(
+            files=job.files, ops=models.QuoteInputRequestOps.from_dict({})
+        ),
     )
     assert "ops" in _error(bad_job, 400, "validation_error").details
     quote = _ok(
@@ -147,6 +149,13 @@ def test_a_generated_client_drives_every_main_flow(generated, client_server):
         201,
         models.QuoteOutput,
     )
+    share = _ok(
+        api("quotes.quotes_share_create").sync_detailed(quote.id, client=client),
+        201,
+        models.QuoteShareOutput,
+    )
+    shared = api("quotes.shared_quotes_retrieve").sync_detailed(share.token, client=anonymous)
+    assert _ok(shared, 200, models.SharedQuoteOutput).id == quote.id
     used = api("quotes.quotes_use_create").sync_detailed(quote.id, client=client)
     assert _ok(used, 200, models.QuoteOutput).status == "used"
     _error(
@@ -204,7 +213,7 @@ def test_a_generated_client_drives_every_main_flow(generated, client_server):
             client=client, body=models.ShopCreateInputRequest(name="Generated shop")
         ),
         201,
-        models.ShopCreateOutput,
+        models.ShopOutput,
     )
     room = _ok(
         api("rendering.shops_room_sessions_create").sync_detailed(shop.id, client=client),
@@ -245,8 +254,14 @@ def test_a_generated_client_drives_every_main_flow(generated, client_server):
     _ok(
         api("rendering.renders_retrieve").sync_detailed(render.id, client=client),
         200,
-        models.RenderDetailOutput,
+        models.RenderOutput,
     )
+    renders = _ok(
+        api("rendering.renders_list").sync_detailed(client=client),
+        200,
+        models.PaginatedRenderOutputList,
+    )
+    assert [item.id for item in renders.results] == [render.id]
     _ok(
         api("rendering.shops_usage_retrieve").sync_detailed(shop.id, client=client),
         200,
