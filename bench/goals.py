@@ -16,6 +16,7 @@ IDLE_STREAMS = "idle streams held"
 PING_WITH_STREAMS = "GET /api/ping on the stream process, p99 with idle streams vs none"
 CLEANUP = "quote cleanup at scale"
 CLEANUP_GOAL_ROWS = 1_000_000
+EVENT_RETENTION = "quote-run event retention: partition drop vs batched delete"
 
 Rows = list[dict[str, Any]]
 

@@ -29,7 +29,7 @@ WEB_WORKERS = 2
 STREAM_WORKERS = 1
 # Run first (the headline figures, on the freshest database) and last (bulk data).
 FIRST = ("headline", "foundation")
-LAST = ("cleanup",)
+LAST = ("cleanup", "event_retention")
 
 
 def _database_name(url: str) -> str:

@@ -2,11 +2,16 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-django_application = get_asgi_application()
+# What django.core.asgi.get_asgi_application() does, with the handler that lets a stream's
+# request go once its response exists (config/asgi_handler.py).
+django.setup(set_prefix=False)
+from config.asgi_handler import AtelierAsgiHandler  # noqa: E402
+
+django_application = AtelierAsgiHandler()
 
 # Imported after Django is set up: the guards read settings.
 from config.cors import CorsAsgiMiddleware  # noqa: E402

@@ -137,6 +137,22 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int) -> Counter[str]:
     return deleted
 
 
+def delete_in_keyset_batches(queryset: QuerySet, *, key: str, batch_size: int) -> Counter[str]:
+    """delete_in_batches in (key, pk) order from where the previous batch ended (see
+    change_in_batches), for many rows that other rows reference: no batch rescans the
+    index entries of the rows the batches before it deleted. Each batch loads only the
+    primary keys of its rows for Django's cascade."""
+    deleted: Counter[str] = Counter()
+
+    def delete(batch: QuerySet) -> int:
+        _rows, per_model = batch.only("pk").delete()
+        deleted.update(per_model)
+        return per_model.get(queryset.model._meta.label, 0)
+
+    _batches_orm(queryset, key, batch_size, delete)
+    return deleted
+
+
 # PostgreSQL: a batch's commit need not wait for the WAL flush; a crash can only undo
 # batches that the next run does again.
 _ASYNC_COMMIT = "async_commit AS (SELECT set_config('synchronous_commit', 'off', true))"

@@ -128,8 +128,8 @@ class EdgeAsgiMiddleware:
         if not _query_is_utf8(scope):
             return await refuse(400, _bad_query_body())
         limit = body_limit(scope.get("path", ""))
-        headers = dict(scope.get("headers") or [])
-        declared = _declared_length(headers.get(b"content-length"))
+        # No header dict kept in this frame: it lives as long as the request (streams too).
+        declared = _declared_length(dict(scope.get("headers") or []).get(b"content-length"))
         if declared is not None and declared > limit.cutoff_bytes:
             return await refuse(413, _too_large_body(limit))
         try:

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.RequestTextMiddleware",
+    "config.no_body.NoBodyMiddleware",
     "config.middleware.ApiErrorMiddleware",
 ]
 
@@ -522,6 +523,14 @@ QUOTE_RETENTION = timedelta(days=env_int("QUOTE_RETENTION_DAYS", 30))
 # Rows per cleanup statement: small enough that no batch holds locks for long.
 QUOTE_CLEANUP_BATCH_SIZE = env_int("QUOTE_CLEANUP_BATCH_SIZE", 1000)
 QUOTE_RUN_RETENTION = timedelta(seconds=env_int("QUOTE_RUN_RETENTION_S", 2 * 3600))
+# PostgreSQL: events are partitioned by their run's creation time, one partition per this
+# many seconds, made this many ahead by the quote-run cleanup (quotes/runs/partitions.py).
+QUOTE_RUN_EVENT_PARTITION_S = env_int("QUOTE_RUN_EVENT_PARTITION_S", 3600)
+QUOTE_RUN_EVENT_PARTITIONS_AHEAD = env_int("QUOTE_RUN_EVENT_PARTITIONS_AHEAD", 6)
+if QUOTE_RUN_EVENT_PARTITION_S < 60 or QUOTE_RUN_EVENT_PARTITIONS_AHEAD < 0:
+    raise ImproperlyConfigured(
+        "QUOTE_RUN_EVENT_PARTITION_S must be >= 60 and QUOTE_RUN_EVENT_PARTITIONS_AHEAD >= 0"
+    )
 QUOTE_PROVIDERS = env_list("QUOTE_PROVIDERS", ["standard", "priority", "bulk"])
 QUOTE_HTTP_PROVIDER_URL = env_str("QUOTE_HTTP_PROVIDER_URL")
 QUOTE_HTTP_PROVIDER_TIMEOUT_S = float(env_str("QUOTE_HTTP_PROVIDER_TIMEOUT_S", "5"))

@@ -13,6 +13,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import strategies as st
 from rest_framework.views import APIView
 
+from orders.services import OrderLine, order_place, tracking_event_add
+from rendering.services.render_jobs import render_job_create
+from tests.accounts.factories import AddressFactory, NotificationFactory
+from tests.quote_runs.factories import QuoteRunFactory
+from tests.quotes.factories import QuoteFactory
+from tests.rendering.factories import ShopFactory, confirmed_session, product_upload
+
 # API.md, "Conventions" and "Additions (second wave)": the codes each 4xx may carry.
 # 409 is a family (quote_used, out_of_stock, image_missing, ...): any code.
 API_ERROR_CODES: dict[int, set[str] | None] = {
@@ -179,3 +186,36 @@ def api_views(patterns=None, prefix=""):
             view = getattr(entry.callback, "cls", None)
             if view is not None and issubclass(view, APIView):
                 yield prefix + str(entry.pattern), view
+
+
+def seed_real_ids(user, *, products, session_id: str) -> dict[str, list[str]]:
+    """One of everything for property tests to hit, so that generated requests also get past
+    the lookups: rows of `user` (an address, a notification, an order of `products[0]`
+    with a tracking event, a shop with a confirmed room session and a render, an upload),
+    and a quote and a quote run of `user` and of `session_id` each. Ids as text, by the
+    name of the path parameter that takes them."""
+    address = AddressFactory(user=user, is_default=True)
+    order = order_place(user=user, lines=[OrderLine(products[0].sku, 1)], address_id=address.pk)
+    tracking_event_add(
+        order_id=order.pk, status="label_created", carrier="UPS", tracking_number="1Z"
+    )
+    shop = ShopFactory(owner=user)
+    room = confirmed_session(shop)
+    image = product_upload(user)
+    render = render_job_create(
+        user=user, shop=shop, room_session=room, product_upload_id=image.pk, x=0.5, y=0.5, scale=1
+    )
+    ids = {
+        "address_id": [address.pk],
+        "notification_id": [NotificationFactory(user=user).pk],
+        "order_id": [order.pk],
+        "quote_id": [QuoteFactory(user=user).pk, QuoteFactory(session_id=session_id).pk],
+        "run_id": [QuoteRunFactory(user=user).pk, QuoteRunFactory(session_id=session_id).pk],
+        "shop_id": [shop.pk],
+        "room_session_id": [room.pk],
+        "render_id": [render.pk],
+        "file_id": [image.pk],
+        "product_image_id": [image.pk],
+        "upload_id": [image.pk],
+    }
+    return {name: [str(pk) for pk in pks] for name, pks in ids.items()}

@@ -57,6 +57,7 @@ class AddressListCreateApi(APIView):
     error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
+    InputSerializer = AddressInputSerializer
 
     @extend_schema(responses=AddressOutputSerializer(many=True))
     def get(self, request):
@@ -81,6 +82,7 @@ class AddressDetailApi(APIView):
 
     error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
+    InputSerializer = AddressInputSerializer
 
     @extend_schema(responses=AddressOutputSerializer)
     def get(self, request, address_id):

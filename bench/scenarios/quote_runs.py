@@ -21,6 +21,7 @@ import requests
 
 from bench.goals import IDLE_STREAMS as IDLE_STREAMS_FIGURE
 from bench.goals import PING_WITH_STREAMS
+from bench.processes import cpu_s, process_figures, server_workers
 
 LATENCY_EVENTS = 150
 # Events are appended at random gaps, so they land at random points of a poll cycle.
@@ -129,57 +130,16 @@ def _delivery_latency(base_url: str, *, mode: str) -> dict[str, float]:
     return _percentiles([(received[seq] - sent[seq]) * 1000 for seq in sent if seq in received])
 
 
-def _server_workers(port: int) -> list[int]:
-    """PIDs of the uvicorn worker processes behind `port` (children of its supervisor)."""
-    procs = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        procs[int(entry.name)] = (cmdline, ppid)
-    port_arg = str(port).encode()
-    supervisors = [
-        pid
-        for pid, (cmdline, _) in procs.items()
-        if any(b"uvicorn" in part for part in cmdline) and port_arg in cmdline
-    ]
-    workers = sorted(
-        pid
-        for pid, (cmdline, ppid) in procs.items()
-        if ppid in supervisors and not any(b"resource_tracker" in part for part in cmdline)
-    )
-    return workers or supervisors  # one worker: uvicorn serves in the process itself
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _settle(workers: list[int]) -> float:
     """Seconds until the workers use less than IDLE_CPU_SHARE of a core over a second."""
     started = time.perf_counter()
     time.sleep(SETTLE_S)
     while time.perf_counter() - started < SETTLE_MAX_S:
-        before = sum(_cpu_s(pid) for pid in workers)
+        before = sum(cpu_s(pid) for pid in workers)
         time.sleep(1)
-        if sum(_cpu_s(pid) for pid in workers) - before < IDLE_CPU_SHARE:
+        if sum(cpu_s(pid) for pid in workers) - before < IDLE_CPU_SHARE:
             break
     return time.perf_counter() - started
-
-
-def _process_figures(pid: int) -> dict[str, int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return {
-        "rss_kb": int(fields["VmRSS"].split()[0]),
-        "threads": int(fields["Threads"]),
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
-    }
 
 
 class _IdleStreams:
@@ -280,15 +240,15 @@ def run(bench) -> None:
 
     quiet_stream = _ping_p99(bench, streams_url, "the stream process, no idle streams")
     quiet_web = _ping_p99(bench, bench.base_url, "web, no idle streams")
-    workers = _server_workers(urlsplit(streams_url).port)
-    before = {pid: _process_figures(pid) for pid in workers}
+    workers = server_workers(urlsplit(streams_url).port)
+    before = {pid: process_figures(pid) for pid in workers}
     session_id = f"bench-idle-{uuid.uuid4().hex}"
     idle_run = _new_run(session_id)
     streams = _IdleStreams(streams_url, idle_run.id, session_id, IDLE_STREAMS)
     try:
         open_s = streams.open()
         settle_s = _settle(workers)
-        after = {pid: _process_figures(pid) for pid in workers}
+        after = {pid: process_figures(pid) for pid in workers}
         per_worker = []
         held_total = grown_total = 0
         for pid in workers:

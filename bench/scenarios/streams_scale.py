@@ -333,7 +333,7 @@ def _wait_resubscribed(pubsub: _RedisServer, streams: int) -> float:
 def run(bench) -> None:
     from django.conf import settings
 
-    from bench.scenarios.quote_runs import _process_figures, _server_workers
+    from bench.processes import process_figures, server_workers
 
     if shutil.which("redis-server") is None:
         bench.record("streams at scale", skipped="redis-server not installed")
@@ -354,7 +354,7 @@ def run(bench) -> None:
     server.wait_ready()
     time.sleep(2)  # every worker booted
     base_url = server.url
-    workers = _server_workers(urlsplit(base_url).port)
+    workers = server_workers(urlsplit(base_url).port)
     session = f"bench-scale-{uuid.uuid4().hex}"
     run_ids = _create_runs(session, STREAMS)
     clients = None
@@ -363,12 +363,12 @@ def run(bench) -> None:
         warm.wait_opened()
         warm.close()
         time.sleep(2)
-        before = {pid: _process_figures(pid) for pid in workers}
+        before = {pid: process_figures(pid) for pid in workers}
 
         clients = _Clients(base_url, session, run_ids)
         opened = clients.wait_opened()
         time.sleep(SETTLE_S)
-        after = {pid: _process_figures(pid) for pid in workers}
+        after = {pid: process_figures(pid) for pid in workers}
         held = {pid: after[pid]["fds"] - before[pid]["fds"] for pid in workers}
         grown_kb = sum(after[pid]["rss_kb"] - before[pid]["rss_kb"] for pid in workers)
         bench.record(

@@ -62,13 +62,15 @@ def run_event_append(
     with transaction.atomic():
         run = (
             QuoteRun.objects.select_for_update()
-            .only("id", "status", "last_event_id", "user_id")
+            .only("id", "status", "last_event_id", "user_id", "created_at")
             .filter(pk=run_id)
             .first()
         )
         if run is None or run.status != QuoteRunStatus.PROCESSING:
             return None
-        if QuoteRunEvent.objects.filter(run_id=run_id, key=key).exists():
+        if QuoteRunEvent.objects.filter(
+            run_id=run_id, key=key, run_created_at=run.created_at
+        ).exists():
             return None
         seq = run.last_event_id + 1
         now = timezone.now()
@@ -86,7 +88,13 @@ def run_event_append(
             )
         QuoteRun.objects.filter(pk=run_id).update(**changes)
         event = QuoteRunEvent.objects.create(
-            run_id=run_id, seq=seq, type=event_type, key=key, data=data or {}, created_at=now
+            run_id=run_id,
+            seq=seq,
+            type=event_type,
+            key=key,
+            data=data or {},
+            created_at=now,
+            run_created_at=run.created_at,
         )
         if event_type in TERMINAL_EVENT_TYPES:
             # quote_run.completed / quote_run.failed to the user's webhooks (anonymous: none).

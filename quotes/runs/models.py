@@ -75,6 +75,8 @@ class QuoteRun(models.Model):
             models.Index(fields=["expires_at"], name="quote_run_expires_idx"),
             models.Index(fields=["session_id", "-created_at"], name="quote_run_session_idx"),
             models.Index(fields=["status", "-created_at"], name="quote_run_status_idx"),
+            # Whether an event partition's runs have all passed retention (partitions.py).
+            models.Index(fields=["created_at", "expires_at"], name="quote_run_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -104,7 +106,14 @@ class QuoteRun(models.Model):
 class QuoteRunEvent(models.Model):
     """One event of a run. seq is 1, 2, 3 ... per run with no gap (allocated under the
     run's row lock); `key` names the step that emitted it so a redelivered task can
-    never append the same step twice."""
+    never append the same step twice.
+
+    `run_created_at` is the run's created_at, copied in: on PostgreSQL the table is
+    partitioned by it (quotes/runs/partitions.py), so every event of a run lives in one
+    partition and retention drops whole partitions instead of deleting rows. Being a
+    function of `run`, it leaves the uniqueness of (run, seq) and (run, key) as it was;
+    PostgreSQL only wants the partition key in every unique constraint.
+    """
 
     id = models.BigAutoField(primary_key=True)
     run = models.ForeignKey(QuoteRun, on_delete=models.CASCADE, related_name="events")
@@ -113,12 +122,17 @@ class QuoteRunEvent(models.Model):
     key = models.CharField(max_length=200)
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+    run_created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["run_id", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "seq"], name="quote_run_event_seq_unique"),
-            models.UniqueConstraint(fields=["run", "key"], name="quote_run_event_key_unique"),
+            models.UniqueConstraint(
+                fields=["run", "seq", "run_created_at"], name="quote_run_event_seq_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["run", "key", "run_created_at"], name="quote_run_event_key_unique"
+            ),
             models.CheckConstraint(condition=Q(seq__gte=1), name="quote_run_event_seq_positive"),
         ]
 

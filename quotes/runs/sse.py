@@ -104,13 +104,20 @@ def _stream_access(request: HttpRequest, run_id, *, after: int) -> _Access:
 
 def _read_after(run_id, after: int) -> _Read:
     try:
-        run = QuoteRun.objects.live().filter(pk=run_id).values("status", "last_event_id").first()
+        run = (
+            QuoteRun.objects.live()
+            .filter(pk=run_id)
+            .values("status", "last_event_id", "created_at")
+            .first()
+        )
         if run is None:
             return _Read(events=[], more=False, done=True)
         events: list[Mapping[str, Any]] = []
         if run["last_event_id"] > after:
             events = list(
-                QuoteRunEvent.objects.filter(run_id=run_id, seq__gt=after)
+                QuoteRunEvent.objects.filter(
+                    run_id=run_id, run_created_at=run["created_at"], seq__gt=after
+                )
                 .order_by("seq")
                 .values("seq", "type", "data")[:REPLAY_BATCH]
             )

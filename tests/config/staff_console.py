@@ -131,6 +131,7 @@ def seed(staff: User, customer: User) -> StaffConsole:
             key=f"step-{seq}",
             data={"provider": "standard", "credits_total": 12} if seq == 2 else {},
             created_at=started + timedelta(seconds=offset_s),
+            run_created_at=run.created_at,
         )
     return StaffConsole(
         today=today,

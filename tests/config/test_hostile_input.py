@@ -23,9 +23,6 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from accounts.services.auth import auth_session_create
-from orders.services import OrderLine, order_place, tracking_event_add
-from rendering.services.render_jobs import render_job_create
-from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.hostile import (
     FAMILIES,
     api_error_problem,
@@ -33,11 +30,9 @@ from tests.hostile import (
     huge_ints,
     long_strings,
     nul_strings,
+    seed_real_ids,
 )
 from tests.orders.factories import ProductFactory
-from tests.quote_runs.factories import QuoteRunFactory
-from tests.quotes.factories import QuoteFactory
-from tests.rendering.factories import ShopFactory, confirmed_session, product_upload
 
 # Per operation and family: 26 operations x 7 families x 8 bodies, ~1 minute.
 MAX_EXAMPLES = 8
@@ -109,34 +104,13 @@ def world(make_user, settings) -> World:
     }
     user = make_user(is_staff=True)
     products = [ProductFactory(stock_quantity=10**6, price_cents=2**40) for _ in range(2)]
-    address = AddressFactory(user=user, is_default=True)
-    order = order_place(user=user, lines=[OrderLine(products[0].sku, 1)], address_id=address.pk)
-    tracking_event_add(
-        order_id=order.pk, status="label_created", carrier="UPS", tracking_number="1Z"
-    )
-    shop = ShopFactory(owner=user)
-    room = confirmed_session(shop)
-    image = product_upload(user)
-    render = render_job_create(
-        user=user, shop=shop, room_session=room, product_upload_id=image.pk, x=0.5, y=0.5, scale=1
-    )
-    ids = {
-        "address_id": [address.pk],
-        "notification_id": [NotificationFactory(user=user).pk],
-        "order_id": [order.pk],
-        "quote_id": [QuoteFactory(user=user).pk, QuoteFactory(session_id=SESSION_ID).pk],
-        "run_id": [QuoteRunFactory(user=user).pk],
-        "shop_id": [shop.pk],
-        "room_session_id": [room.pk],
-        "render_id": [render.pk],
-        "file_id": [image.pk],
-        "product_image_id": [image.pk],
-        "upload_id": [image.pk],
+    real = seed_real_ids(user, products=products, session_id=SESSION_ID)
+    real |= {
         "sku": [p.sku for p in products],
         "session_id": [SESSION_ID],
         "email": [user.email],
     }
-    return World(user=user, real={name: [str(v) for v in values] for name, values in ids.items()})
+    return World(user=user, real=real)
 
 
 def assert_api_answer(response) -> None:

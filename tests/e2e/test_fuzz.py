@@ -17,15 +17,13 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from accounts.services.auth import auth_session_create
-from orders.services import OrderLine, order_place, tracking_event_add
+from orders.services import OrderLine, order_place
 from quotes.models import DEFAULT_SCHEDULE_OPS
-from rendering.services.render_jobs import render_job_create
-from tests.accounts.factories import AddressFactory, NotificationFactory
-from tests.hostile import api_error_problem
+from tests.accounts.factories import AddressFactory
+from tests.hostile import api_error_problem, seed_real_ids
 from tests.orders.factories import ProductFactory
-from tests.quote_runs.factories import QuoteRunFactory
 from tests.quotes.factories import QuoteFactory
-from tests.rendering.factories import ShopFactory, confirmed_session, product_upload
+from tests.rendering.factories import product_upload
 
 FUZZ_SEED = 20251125
 MAX_EXAMPLES = 50
@@ -83,44 +81,21 @@ def fuzz_data(make_user) -> FuzzData:
     user = make_user(password=FUZZ_PASSWORD, is_staff=True)
     _, token = auth_session_create(user=user)
     products = [ProductFactory(stock_quantity=1000) for _ in range(3)]
-    address = AddressFactory(user=user, is_default=True)
-
-    def order():
-        return order_place(user=user, lines=[OrderLine(products[0].sku, 1)], address_id=address.pk)
-
-    tracked = order()
-    tracking_event_add(
-        order_id=tracked.pk, status="label_created", carrier="UPS", tracking_number="1Z"
-    )
-    shop = ShopFactory(owner=user)
-    room = confirmed_session(shop)
-    image = product_upload(user)
-    render = render_job_create(
-        user=user, shop=shop, room_session=room, product_upload_id=image.pk, x=0.5, y=0.5, scale=1
-    )
-    ids = {
-        "address_id": [address.pk],
-        "notification_id": [NotificationFactory(user=user).pk],
-        "order_id": [tracked.pk],
-        "quote_id": [QuoteFactory(user=user).pk, QuoteFactory(session_id=FUZZ_SESSION_ID).pk],
-        "run_id": [QuoteRunFactory(user=user).pk, QuoteRunFactory(session_id=FUZZ_SESSION_ID).pk],
-        "shop_id": [shop.pk],
-        "room_session_id": [room.pk],
-        "render_id": [render.pk],
-        "file_id": [image.pk],
-        "product_image_id": [image.pk],
-        "upload_id": [image.pk],
-    }
+    ids = seed_real_ids(user, products=products, session_id=FUZZ_SESSION_ID)
     doomed = {
         "address_id": [AddressFactory(user=user).pk],
         "file_id": [product_upload(user).pk],
         "quote_id": [QuoteFactory(user=user, session_id=FUZZ_SESSION_ID).pk],
-        "order_id": [order().pk],
+        "order_id": [
+            order_place(
+                user=user, lines=[OrderLine(products[0].sku, 1)], address_id=ids["address_id"][0]
+            ).pk
+        ],
     }
     return FuzzData(
         email=user.email,
         token=token,
-        ids={name: [str(pk) for pk in pks] for name, pks in ids.items()},
+        ids=ids,
         doomed={name: [str(pk) for pk in pks] for name, pks in doomed.items()},
         skus=[product.sku for product in products],
     )

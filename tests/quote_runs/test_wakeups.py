@@ -25,7 +25,7 @@ from quotes.runs.wakeups import SUBSCRIBER_CLIENT_NAME, hubs_for_tests
 from tests.conftest import _missing
 from tests.e2e.harness import free_port
 from tests.quote_runs.factories import QuoteRunFactory
-from tests.quote_runs.test_stream import SESSION, append_later, open_stream, parse, read_all
+from tests.quote_runs.streams import SESSION, append_later, open_stream, parse, read_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
