@@ -2,6 +2,7 @@
 
 import errno
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -39,6 +40,84 @@ STORAGE_OUTAGE_ERRNOS = frozenset(
         errno.ECONNREFUSED,
     }
 )
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """What one API.md error code means on the wire: its status, and whether the answer
+    carries Retry-After (seconds)."""
+
+    status: int
+    description: str
+    retry_after: bool = False
+
+
+def _codes(status_code: int, retry_after: bool = False, **descriptions: str):
+    return {code: ErrorCode(status_code, text, retry_after) for code, text in descriptions.items()}
+
+
+# The one table of error codes: config.openapi documents each view's codes from it, and
+# tests/conftest.py fails a test whose view answers a code its `error_codes` do not list.
+ERROR_CODES: dict[str, ErrorCode] = {
+    **_codes(
+        status.HTTP_400_BAD_REQUEST,
+        validation_error="The request is invalid; `details` maps each field to its messages.",
+        content_type_mismatch="The Content-Type is not the one the URL was signed for.",
+        empty_body="The request body is empty.",
+    ),
+    **_codes(
+        status.HTTP_401_UNAUTHORIZED,
+        invalid_credentials="Email or password is wrong.",
+        invalid_token="The bearer token is missing, unknown, expired or revoked.",  # noqa: S106
+    ),
+    **_codes(status.HTTP_403_FORBIDDEN, forbidden="Not allowed (staff only, or a bad signature)."),
+    **_codes(status.HTTP_404_NOT_FOUND, not_found="Unknown, or someone else's."),
+    **_codes(status.HTTP_406_NOT_ACCEPTABLE, not_acceptable="The Accept header allows no JSON."),
+    **_codes(
+        status.HTTP_409_CONFLICT,
+        conflict="The request conflicts with the current state.",
+        quote_used="The quote has already been used.",
+        quote_conflict="The quote changed while using it; retry.",
+        out_of_stock="Not enough stock; `details.skus` lists the short ones.",
+        insufficient_stock="Stock cannot go below zero.",
+        order_not_cancellable="The order has shipped and can no longer be cancelled.",
+        order_cancelled="A cancelled order cannot be tracked.",
+        order_not_placed="The order is not in the `placed` state.",
+        image_missing="The room session has no uploaded image yet.",
+        storage_key_exists="An object already exists under this key.",
+        share_conflict="The share link kept being revoked while it was made; retry.",
+    ),
+    **_codes(
+        status.HTTP_409_CONFLICT,
+        retry_after=True,
+        idempotency_key_in_use="A request with this Idempotency-Key is still running.",
+    ),
+    **_codes(status.HTTP_410_GONE, gone="No longer available.", quote_expired="The quote expired."),
+    **_codes(
+        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        file_too_large="The file is over MAX_UPLOAD_BYTES; `details.max_bytes` says the limit.",
+        request_too_large="The body is over MAX_JSON_BODY_BYTES; `details.max_bytes` says it.",
+    ),
+    **_codes(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        unsupported_media_type="The file type (sniffed from its bytes) is not accepted.",
+    ),
+    **_codes(
+        status.HTTP_422_UNPROCESSABLE_ENTITY,
+        idempotency_key_reused="This Idempotency-Key was used with another request body.",
+    ),
+    **_codes(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        retry_after=True,
+        rate_limited="Too many requests from this user, email or IP.",
+        quota_exceeded="The shop's daily render quota is used up until `details.resets_at`.",
+    ),
+    **_codes(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        retry_after=True,
+        service_unavailable="The database or storage is unreachable; retry after Retry-After.",
+    ),
+}
 
 
 class ApplicationError(Exception):

@@ -87,6 +87,8 @@ class HealthReadyApi(_ProbeApi):
     """Readiness (also served as /api/ping): 200 when this instance can serve (the
     database answers), else 503."""
 
+    error_codes: tuple[str, ...] = ("service_unavailable",)
+
     @extend_schema(responses=HEALTH_SCHEMA)
     def get(self, request):
         return Response(health_report())
@@ -95,6 +97,8 @@ class HealthReadyApi(_ProbeApi):
 class HealthLiveApi(_ProbeApi):
     """Liveness: 200 while the process answers HTTP. Touches no database, Redis or storage,
     so an outage of those never gets a healthy process restarted."""
+
+    error_codes: tuple[str, ...] = ()
 
     @extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
     def get(self, request):

@@ -82,7 +82,12 @@ class CursorPagination(pagination.CursorPagination):
             "required": ["results", "next"],
             "properties": {
                 "results": schema,
-                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "example": "https://api.example.com/api/orders?cursor=cD0yMDI2LTAxLTAx",
+                },
             },
         }
 

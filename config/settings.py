@@ -330,7 +330,44 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Offline docs: assets from drf-spectacular-sidecar, no Swagger validator badge (an image
+    # from validator.swagger.io), Redoc on system fonts (templates/atelier/redoc.html drops
+    # its Google Fonts links).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif"},
+            }
+        }
+    },
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi_plain_views.document_plain_views",
+    ],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "sessionId": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Session-Id",
+                "description": "Anonymous caller of quotes and quote runs: 16-128 characters "
+                "of [A-Za-z0-9_-], chosen by the client and kept for the session.",
+            }
+        }
+    },
+    "TAGS": [
+        {"name": "accounts", "description": "Register, log in, tokens, addresses, notifications."},
+        {"name": "quotes", "description": "Credit schedule and quotes: create, read, use, expire."},
+        {"name": "quote-runs", "description": "Quote runs across providers, streamed over SSE."},
+        {"name": "uploads", "description": "Uploads, files and local signed storage URLs."},
+        {"name": "rendering", "description": "Shops, quotas, room sessions and renders."},
+        {"name": "orders", "description": "Products, orders, cancellation and tracking."},
+        {"name": "webhooks", "description": "Webhook endpoints and their deliveries."},
+        {"name": "health", "description": "Liveness and readiness probes."},
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from config.api_docs import RedocDocsView, SwaggerDocsView
 from config.health import HealthLiveApi, HealthReadyApi
 from config.metrics import API_NOT_FOUND_URL_NAME, metrics_view
 from config.middleware import api_not_found
@@ -14,8 +15,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("health/live", HealthLiveApi.as_view(), name="health-live"),
     path("health/ready", HealthReadyApi.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("docs/", SwaggerDocsView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
     path("", include("accounts.urls")),
     path("", include("accounts.webhooks.urls")),
     path("", include("quotes.urls")),

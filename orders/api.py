@@ -62,6 +62,7 @@ class TrackingEventOutputSerializer(serializers.Serializer):
 class ProductListApi(APIView):
     """GET /api/products: the active catalogue, by sku, public."""
 
+    error_codes: tuple[str, ...] = ("validation_error",)
     permission_classes = [AllowAny]
 
     class Pagination(CursorPagination):
@@ -91,6 +92,12 @@ class ProductListApi(APIView):
 class OrderPlaceApi(APIView):
     """POST /api/orders: place an order (stock taken atomically, all or nothing)."""
 
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "out_of_stock",
+    )
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(StrictInputSerializer):
@@ -158,6 +165,7 @@ class OrderListOrPlaceApi(OrderListApi, OrderPlaceApi):
 class OrderDetailApi(APIView):
     """GET /api/orders/{id}: one of the caller's orders (someone else's: 404)."""
 
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=OrderOutputSerializer)
@@ -169,6 +177,7 @@ class OrderDetailApi(APIView):
 class OrderCancelApi(APIView):
     """POST /api/orders/{id}/cancel: placed → cancelled, stock returned exactly once."""
 
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "order_not_cancellable")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=OrderOutputSerializer)
@@ -181,6 +190,7 @@ class OrderCancelApi(APIView):
 class OrderTrackingApi(APIView):
     """GET /api/orders/{id}/tracking: carrier, status and the timeline, oldest event first."""
 
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "order_cancelled")
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):
@@ -200,6 +210,14 @@ class OrderTrackingApi(APIView):
 class TrackingEventCreateApi(APIView):
     """POST /api/orders/{id}/tracking/events (staff): append to the timeline."""
 
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "forbidden",
+        "not_found",
+        "order_cancelled",
+        "order_not_placed",
+    )
     permission_classes = [IsAdminUser]
 
     class InputSerializer(StrictInputSerializer):

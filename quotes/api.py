@@ -141,6 +141,7 @@ class QuoteListOrCreateApi(QuoteListApi, QuoteCreateApi):
 class QuoteGetApi(APIView):
     """GET /api/quotes/{id}: visible to its user (token) or its session (X-Session-Id)."""
 
+    error_codes: tuple[str, ...] = ("validation_error", "not_found")
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])
@@ -157,6 +158,7 @@ class QuoteSessionGetApi(APIView):
     Knowing a session id is what identifies an anonymous caller, so the path is enough.
     """
 
+    error_codes: tuple[str, ...] = ("validation_error", "not_found")
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(responses=OutputSerializer)
@@ -174,6 +176,13 @@ class QuoteSessionGetApi(APIView):
 class QuoteUseApi(APIView):
     """POST /api/quotes/{id}/use: exactly one caller ever gets 200."""
 
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "not_found",
+        "quote_used",
+        "quote_expired",
+        "quote_conflict",
+    )
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(request=None, responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])
@@ -186,6 +195,7 @@ class QuoteUseApi(APIView):
 class QuoteExpireApi(APIView):
     """POST /api/quotes/{id}/expire: give up a quote before its expiry."""
 
+    error_codes: tuple[str, ...] = ("validation_error", "not_found", "quote_used")
     OutputSerializer = QuoteOutputSerializer
 
     @extend_schema(request=None, responses=OutputSerializer, parameters=[SESSION_HEADER_PARAMETER])

@@ -214,6 +214,9 @@ class ShopUsageApi(APIView):
 
 
 class RoomSessionCreateApi(APIView):
+    """POST /api/shops/{id}/room-sessions: a room session and where to PUT its image."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
@@ -262,6 +265,9 @@ class RoomSessionOutputSerializer(serializers.Serializer):
 
 
 class RoomSessionConfirmApi(APIView):
+    """POST /api/room-sessions/{id}/confirm: confirm the uploaded room image."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found", "image_missing", "file_too_large")
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer
@@ -275,6 +281,14 @@ class RoomSessionConfirmApi(APIView):
 
 
 class RoomSessionCleanedApi(APIView):
+    """POST /api/room-sessions/{id}/cleaned: record the cleaned room image."""
+
+    error_codes: tuple[str, ...] = (
+        "validation_error",
+        "invalid_token",
+        "not_found",
+        "image_missing",
+    )
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     OutputSerializer = RoomSessionOutputSerializer

@@ -1,5 +1,5 @@
 """Shared fixtures: API clients, users and tokens, service requirements, Celery mode, the
-SQLite test database, a GCS emulator."""
+SQLite test database, a GCS emulator, and the check that every error answer is documented."""
 
 import os
 
@@ -7,9 +7,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.services.auth import auth_session_create
+from config.errors import ERROR_CODES
+from config.openapi import UNDOCUMENTED_CODES, view_error_codes
 
 TEST_PASSWORD = "correct-horse-battery-staple-42"
 
@@ -53,6 +56,55 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+# (view class, method, code, status) of every error answer of a DRF view in this process.
+_error_answers: list[tuple[type, str, str, int]] = []
+_finalize_response = APIView.finalize_response
+
+
+def _recording_finalize_response(self, request, response, *args, **kwargs):
+    response = _finalize_response(self, request, response, *args, **kwargs)
+    data = getattr(response, "data", None)
+    if response.status_code >= 400 and isinstance(data, dict) and "error" in data:
+        method = "GET" if request.method == "HEAD" else request.method
+        _error_answers.append((type(self), method, str(data["error"]), response.status_code))
+    return response
+
+
+APIView.finalize_response = _recording_finalize_response  # type: ignore[method-assign]
+
+
+def undeclared_errors(answers) -> list[str]:
+    """The answers whose code the view's schema does not document, or documents with
+    another status (config.openapi.view_error_codes, config.errors.ERROR_CODES)."""
+    problems = []
+    for view_class, method, code, status_code in answers:
+        if method == "OPTIONS" or code in UNDOCUMENTED_CODES:
+            continue
+        where = f"{method} {view_class.__module__}.{view_class.__qualname__}"
+        if code not in ERROR_CODES:
+            problems.append(f"{where} answered {status_code} {code!r}, not in ERROR_CODES")
+        elif ERROR_CODES[code].status != status_code:
+            problems.append(
+                f"{where} answered {code!r} with {status_code}, ERROR_CODES says "
+                f"{ERROR_CODES[code].status}"
+            )
+        elif code not in view_error_codes(view_class, method):
+            problems.append(f"{where} answered {code!r}, missing from its error_codes")
+    return sorted(set(problems))
+
+
+@pytest.fixture(autouse=True)
+def _errors_documented(request):
+    """Fails a test whose requests got an error answer the OpenAPI schema does not list
+    (unless marked `undocumented_errors`: it provokes a bug on purpose, a 500)."""
+    _error_answers.clear()
+    yield
+    problems = undeclared_errors(_error_answers)
+    _error_answers.clear()
+    if problems and not request.node.get_closest_marker("undocumented_errors"):
+        pytest.fail("Undocumented error answers:\n" + "\n".join(problems))
 
 
 @pytest.fixture(autouse=True)

@@ -60,7 +60,7 @@ class UploadOutputSerializer(serializers.Serializer):
 
 
 class UploadCreateApi(APIView):
-    """POST /api/uploads (multipart `file`)."""
+    """POST /api/uploads: store a JPEG, PNG or WebP file (multipart field `file`)."""
 
     error_codes: tuple[str, ...] = (
         "validation_error",
@@ -166,13 +166,17 @@ class UploadListOrCreateApi(UploadListApi, UploadCreateApi):
 class FileDetailApi(APIView):
     """GET /api/files/{id}: the bytes (local) or 302 to a signed URL (cloud); DELETE: owner."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: None})
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
+
+    @extend_schema(responses={(200, "image/*"): bytes, 302: None, 304: None})
     def get(self, request, file_id):
+        """The bytes (local storage) or a 302 to a signed URL (cloud storage)."""
         upload = upload_get_for_user(user=request.user, upload_id=file_id)
         return upload_serve(upload=upload, request=request)
 
     @extend_schema(responses={204: None})
     def delete(self, request, file_id):
+        """Delete a file (its owner only)."""
         upload_delete(user=request.user, upload_id=file_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -52,12 +52,16 @@ class AddressInputSerializer(StrictInputSerializer):
 
 
 class AddressListCreateApi(APIView):
+    """/api/addresses: the user's addresses (GET) and a new one (POST)."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
     InputSerializer = AddressInputSerializer
 
     @extend_schema(responses=AddressOutputSerializer(many=True))
     def get(self, request):
+        """The user's addresses."""
         addresses = address_list_for_user(user=request.user)
         return paginated_response(
             request=request, view=self, queryset=addresses, serializer_class=AddressOutputSerializer
@@ -66,6 +70,7 @@ class AddressListCreateApi(APIView):
     @extend_schema(request=AddressInputSerializer, responses={201: AddressOutputSerializer})
     @idempotent
     def post(self, request):
+        """Add an address."""
         serializer = AddressInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         address = address_create(user=request.user, **serializer.validated_data)
@@ -73,16 +78,21 @@ class AddressListCreateApi(APIView):
 
 
 class AddressDetailApi(APIView):
+    """/api/addresses/{id}: read, change or delete one of the user's addresses."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     InputSerializer = AddressInputSerializer
 
     @extend_schema(responses=AddressOutputSerializer)
     def get(self, request, address_id):
+        """One of the user's addresses."""
         address = address_get_for_user(user=request.user, address_id=address_id)
         return Response(AddressOutputSerializer(address).data)
 
     @extend_schema(request=AddressInputSerializer, responses=AddressOutputSerializer)
     def patch(self, request, address_id):
+        """Change some fields of an address."""
         serializer = AddressInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         address = address_update(
@@ -92,11 +102,15 @@ class AddressDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, address_id):
+        """Delete an address."""
         address_delete(user=request.user, address_id=address_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AddressSetDefaultApi(APIView):
+    """POST /api/addresses/{id}/default: make it the default address."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=AddressOutputSerializer)

@@ -60,6 +60,9 @@ def request_user_agent(request) -> str:
 
 
 class UserRegisterApi(APIView):
+    """POST /api/users/register: create an account."""
+
+    error_codes: tuple[str, ...] = ("validation_error",)
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = [RegisterThrottle]
@@ -82,6 +85,9 @@ class UserRegisterApi(APIView):
 
 
 class UserLoginApi(APIView):
+    """POST /api/users/login: a bearer token for email and password."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_credentials")
     # A stale token in the header must not stand in the way of logging in again.
     authentication_classes = ()
     permission_classes = ()
@@ -105,6 +111,9 @@ class UserLoginApi(APIView):
 
 
 class UserLogoutApi(APIView):
+    """POST /api/users/logout: end this token's session on every instance."""
+
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
@@ -115,6 +124,9 @@ class UserLogoutApi(APIView):
 
 
 class UserLogoutAllApi(APIView):
+    """POST /api/users/logout-all: end every session of the user."""
+
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
@@ -125,6 +137,9 @@ class UserLogoutAllApi(APIView):
 
 
 class UserMeApi(APIView):
+    """GET /api/users/me: the caller's account."""
+
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(UserSerializer):
@@ -138,6 +153,7 @@ class UserMeApi(APIView):
 class UserPasswordChangeApi(APIView):
     """Every session of the user ends (this one too); the answer carries a fresh login."""
 
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "invalid_credentials")
     permission_classes = [IsAuthenticated]
     # Each call checks the current password: a guess, limited like a login.
     throttle_classes = [PasswordChangeIpThrottle, PasswordChangeThrottle]
@@ -161,6 +177,9 @@ class UserPasswordChangeApi(APIView):
 
 
 class AuthSessionListApi(APIView):
+    """GET /api/users/sessions: the user's live sessions (tokens)."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -171,7 +190,7 @@ class AuthSessionListApi(APIView):
         expires_at = serializers.DateTimeField()
         last_seen_at = serializers.DateTimeField()
         user_agent = serializers.CharField()
-        ip_address = serializers.IPAddressField()
+        ip_address = serializers.IPAddressField(allow_null=True)
         current = serializers.SerializerMethodField()
 
         def get_current(self, session) -> bool:
@@ -191,6 +210,9 @@ class AuthSessionListApi(APIView):
 
 
 class AuthSessionDeleteApi(APIView):
+    """DELETE /api/users/sessions/{id}: end one of the user's sessions."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: None})

@@ -28,6 +28,9 @@ class NotificationOutputSerializer(serializers.Serializer):
 
 
 class NotificationListApi(APIView):
+    """GET /api/notifications: the user's notifications, newest first."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -47,6 +50,9 @@ class NotificationListApi(APIView):
 
 
 class NotificationReadApi(APIView):
+    """POST /api/notifications/{id}/read: mark one notification read."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses=NotificationOutputSerializer)
@@ -57,6 +63,9 @@ class NotificationReadApi(APIView):
 
 
 class NotificationReadAllApi(APIView):
+    """POST /api/notifications/read-all: mark every notification read."""
+
+    error_codes: tuple[str, ...] = ("invalid_token",)
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):

@@ -34,6 +34,9 @@ class WebhookOutputSerializer(serializers.Serializer):
 
 
 class WebhookListCreateApi(APIView):
+    """/api/webhooks: the user's endpoints (GET) and a new one (POST)."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token")
     permission_classes = [IsAuthenticated]
     pagination_class = CursorPagination
 
@@ -58,6 +61,7 @@ class WebhookListCreateApi(APIView):
 
     @extend_schema(responses=WebhookOutputSerializer(many=True))
     def get(self, request):
+        """The user's webhook endpoints."""
         return paginated_response(
             request=request,
             view=self,
@@ -70,6 +74,7 @@ class WebhookListCreateApi(APIView):
     # key is checked but the answer never stored, so a retry registers another webhook.
     @idempotent(store=False)
     def post(self, request):
+        """Register an endpoint; its signing secret is shown only in this answer."""
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         webhook, secret = webhook_create(owner=request.user, **serializer.validated_data)
@@ -78,6 +83,9 @@ class WebhookListCreateApi(APIView):
 
 
 class WebhookDeleteApi(APIView):
+    """DELETE /api/webhooks/{id}: remove an endpoint."""
+
+    error_codes: tuple[str, ...] = ("invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: None})
@@ -91,6 +99,9 @@ class DeliveryPagination(CursorPagination):
 
 
 class WebhookDeliveryListApi(APIView):
+    """GET /api/webhooks/{id}/deliveries: an endpoint's deliveries."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "invalid_token", "not_found")
     permission_classes = [IsAuthenticated]
     pagination_class = DeliveryPagination
 

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from config.errors import NotFound
 from config.idempotency import idempotent
+from quotes.api import SESSION_HEADER_PARAMETER
 from quotes.identity import caller_identity
 from quotes.runs.selectors import quote_run_get_for_caller
 from quotes.runs.services import quote_run_create
@@ -19,6 +20,10 @@ MAX_PROVIDERS = 20
 
 
 class QuoteRunCreateApi(APIView):
+    """POST /api/quote-runs: start a quote run; its events stream at `stream_url`."""
+
+    error_codes: tuple[str, ...] = ("validation_error",)
+
     class InputSerializer(JobInputSerializer):
         providers = serializers.ListField(
             child=serializers.CharField(max_length=64),
@@ -39,7 +44,11 @@ class QuoteRunCreateApi(APIView):
         def get_status_url(self, run) -> str:
             return reverse("quote-run-detail", kwargs={"run_id": run.id})
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: OutputSerializer},
+        parameters=[SESSION_HEADER_PARAMETER],
+    )
     @idempotent
     def post(self, request):
         caller = caller_identity(request)
@@ -59,6 +68,10 @@ class QuoteRunCreateApi(APIView):
 
 
 class QuoteRunDetailApi(APIView):
+    """GET /api/quote-runs/{id}: a run's status and result."""
+
+    error_codes: tuple[str, ...] = ("validation_error", "not_found")
+
     class OutputSerializer(serializers.Serializer):
         run_id = serializers.UUIDField(source="id")
         status = serializers.CharField()
@@ -78,7 +91,7 @@ class QuoteRunDetailApi(APIView):
             """null while nothing failed, like a render's error."""
             return run.error or None
 
-    @extend_schema(responses={200: OutputSerializer})
+    @extend_schema(responses={200: OutputSerializer}, parameters=[SESSION_HEADER_PARAMETER])
     def get(self, request, run_id):
         run = quote_run_get_for_caller(run_id=run_id, caller=caller_identity(request))
         if run is None:

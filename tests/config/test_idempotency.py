@@ -249,6 +249,7 @@ def test_a_raised_4xx_is_rolled_back_stored_and_replayed(auth_client, stock, add
     assert Order.objects.count() == 1
 
 
+@pytest.mark.undocumented_errors
 def test_a_5xx_is_not_stored_and_the_retry_runs(auth_client, stock, address, monkeypatch):
     from orders import api as orders_api
 

@@ -110,7 +110,11 @@ def test_the_schema_documents_a_body_exactly_where_one_is_taken():
         for method, operation in operations.items():
             if method not in WRITE_METHODS:
                 continue
-            view = resolve(fill(path)).func.cls  # type: ignore[attr-defined]
+            view = getattr(resolve(fill(path)).func, "cls", None)
+            if view is None:
+                # A plain Django view (config.openapi_plain_views): the signed storage PUT
+                # takes the raw object, not a JSON body this rule is about.
+                continue
             documented = "requestBody" in operation
             assert takes_body(view, method.upper()) == documented, (method, path)
             if not documented:
