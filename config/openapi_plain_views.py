@@ -31,6 +31,22 @@ A `text/event-stream` (Server-Sent Events) of the run's events, replayed from th
   `X-Session-Id` identify the caller as for the other quote-run calls.
 """
 
+
+def _sse_event_schema() -> dict[str, Any]:
+    from quotes.runs.models import QuoteRunEventType
+
+    return {
+        "type": "object",
+        "description": "One event of the stream, as an SSE parser delivers it.",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The event's seq."},
+            "event": {"type": "string", "enum": list(QuoteRunEventType.values)},
+            "data": {"type": "string", "description": "The event's data: a JSON object, as text."},
+            "retry": {"type": "integer", "minimum": 0},
+        },
+    }
+
+
 STORAGE_DESCRIPTION = """\
 The local-storage stand-in for cloud signed URLs (`url` of uploads and renders,
 `upload.url` of room sessions): `?token=` is a signature bound to the key, the method and an
@@ -101,7 +117,9 @@ def _stream_operation() -> dict:
                 "description": "The event stream.",
                 "content": {
                     "text/event-stream": {
-                        "schema": {"type": "string"},
+                        # Before OpenAPI 3.2 (`itemSchema`), the schema of a text/event-stream
+                        # describes each event, as SSE parsers deliver them.
+                        "schema": _sse_event_schema(),
                         "example": (
                             "retry: 1000\n\n"
                             'id: 1\nevent: run.started\ndata: {"providers":["acme"]}\n\n'

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rest_framework.views import APIView
 
 from orders.services import OrderLine, order_place, tracking_event_add
+from quotes.runs.services import quote_run_execute
 from rendering.services.render_jobs import render_job_create
 from tests.accounts.factories import AddressFactory, NotificationFactory
 from tests.quote_runs.factories import QuoteRunFactory
@@ -210,7 +211,12 @@ def seed_real_ids(user, *, products, session_id: str) -> dict[str, list[str]]:
         "notification_id": [NotificationFactory(user=user).pk],
         "order_id": [order.pk],
         "quote_id": [QuoteFactory(user=user).pk, QuoteFactory(session_id=session_id).pk],
-        "run_id": [QuoteRunFactory(user=user).pk, QuoteRunFactory(session_id=session_id).pk],
+        # Finished runs: a generated request to the stream of a processing run would hold
+        # it open (keepalives) until the run ends, and nothing here ends it.
+        "run_id": [
+            quote_run_execute(run_id=QuoteRunFactory(user=user).pk).pk,
+            quote_run_execute(run_id=QuoteRunFactory(session_id=session_id).pk).pk,
+        ],
         "shop_id": [shop.pk],
         "room_session_id": [room.pk],
         "render_id": [render.pk],
