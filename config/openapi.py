@@ -178,6 +178,13 @@ class AutoSchema(SpectacularAutoSchema):
         sentence = DOC_PATH_PREFIX.sub("", paragraph).split(". ", 1)[0].rstrip(".")
         return sentence[:1].upper() + sentence[1:] or None
 
+    def get_description(self):
+        """The handler's docstring, else that of the class defining the handler: a view
+        that joins two on one URL (orders.api.OrderListOrPlaceApi) documents each method by
+        the view it comes from."""
+        handler = getattr(self.view, self.method.lower(), None)
+        return get_doc(handler) or get_doc(handler_owner(type(self.view), self.method))
+
     def get_auth(self):
         auth = list(super().get_auth())
         from quotes.identity import SESSION_ID_HEADER

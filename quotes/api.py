@@ -1,6 +1,6 @@
 """HTTP API of credit schedules and quotes (thin: validate, call a service, render)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -119,23 +119,9 @@ class QuoteListApi(APIView):
         )
 
 
-@extend_schema_view(
-    get=extend_schema(description=QuoteListApi.__doc__),
-    post=extend_schema(description=QuoteCreateApi.__doc__),
-)
 class QuoteListOrCreateApi(QuoteListApi, QuoteCreateApi):
     """/api/quotes: one URL, two views; APIView.dispatch sends GET to QuoteListApi.get and
     POST to QuoteCreateApi.post (neither sets permissions, throttles or parsers)."""
-
-    error_codes: tuple[str, ...] = (
-        "validation_error",
-        "invalid_token",
-        "rate_limited",
-        "idempotency_key_in_use",
-        "idempotency_key_reused",
-        "request_too_large",
-        "service_unavailable",
-    )
 
 
 class QuoteGetApi(APIView):

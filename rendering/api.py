@@ -5,7 +5,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
-    extend_schema_view,
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -107,15 +106,9 @@ class ShopListApi(APIView):
         )
 
 
-@extend_schema_view(
-    get=extend_schema(description=ShopListApi.__doc__),
-    post=extend_schema(description=ShopCreateApi.__doc__),
-)
 class ShopListOrCreateApi(ShopListApi, ShopCreateApi):
     """/api/shops: one URL, two views; APIView.dispatch sends GET to ShopListApi.get and
     POST to ShopCreateApi.post (both views' settings agree)."""
-
-    error_codes: tuple[str, ...] = ShopCreateApi.error_codes
 
 
 class ShopDetailApi(APIView):
@@ -408,15 +401,9 @@ class RenderListApi(APIView):
         )
 
 
-@extend_schema_view(
-    get=extend_schema(description=RenderListApi.__doc__),
-    post=extend_schema(description=RenderCreateApi.__doc__),
-)
 class RenderListOrCreateApi(RenderListApi, RenderCreateApi):
     """/api/renders: one URL, two views; APIView.dispatch sends GET to RenderListApi.get and
     POST to RenderCreateApi.post (both views' settings agree)."""
-
-    error_codes: tuple[str, ...] = RenderCreateApi.error_codes
 
 
 class RenderDetailApi(APIView):

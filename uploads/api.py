@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -129,25 +129,10 @@ class UploadListApi(APIView):
         )
 
 
-@extend_schema_view(
-    get=extend_schema(description=UploadListApi.__doc__),
-    post=extend_schema(description=UploadCreateApi.__doc__),
-)
 class UploadListOrCreateApi(UploadListApi, UploadCreateApi):
     """/api/uploads: one URL, two views. The settings differ per method, so they are
     chosen per request: GET is UploadListApi's (signed in, the default throttles), POST
     UploadCreateApi's (CanUpload, UploadThrottle, the multipart parser)."""
-
-    error_codes: tuple[str, ...] = (
-        "validation_error",
-        "invalid_token",
-        "forbidden",
-        "file_too_large",
-        "unsupported_media_type",
-        "rate_limited",
-        "idempotency_key_in_use",
-        "idempotency_key_reused",
-    )
 
     def _settings_of(self) -> type[APIView]:
         return UploadListApi if self.request.method in ("GET", "HEAD") else UploadCreateApi
