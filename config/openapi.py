@@ -172,13 +172,15 @@ class AutoSchema(SpectacularAutoSchema):
     def get_summary(self) -> str | None:
         """The first sentence of the handler's docstring, else of the class defining the
         handler, after its "METHOD /api/path:" prefix."""
-        handler = getattr(self.view, self.method.lower(), None)
-        doc = get_doc(handler) or get_doc(handler_owner(type(self.view), self.method))
+        doc = self._handler_doc()
         paragraph = " ".join(doc.split("\n\n", 1)[0].split())
         sentence = DOC_PATH_PREFIX.sub("", paragraph).split(". ", 1)[0].rstrip(".")
         return sentence[:1].upper() + sentence[1:] or None
 
-    def get_description(self):
+    def get_description(self) -> str:  # type: ignore[override]  # as drf-spectacular's
+        return self._handler_doc()
+
+    def _handler_doc(self) -> str:
         """The handler's docstring, else that of the class defining the handler: a view
         that joins two on one URL (orders.api.OrderListOrPlaceApi) documents each method by
         the view it comes from."""
