@@ -96,12 +96,16 @@ def test_a_partition_is_dropped_only_when_ended_and_every_run_in_it_is_past_rete
     run_with_events(busy_hour + timedelta(minutes=5))
     live = run_with_events(busy_hour + timedelta(minutes=50), expired=False)
 
+    # Every ended partition but busy_hour's: old_hour's, the empty one after busy_hour, and
+    # any empty one the migration made that has ended since (near an hour's turn).
+    expected = [p for p in partitions_list() if p.end <= timezone.now() and p.start != busy_hour]
+
     dropped = partitions_drop_expired()
 
     names = {partition.name for partition in partitions_list()}
     assert f"{EVENTS_TABLE}_p{old_hour:%Y%m%d%H%M}" not in names
     assert f"{EVENTS_TABLE}_p{busy_hour:%Y%m%d%H%M}" in names  # `live` is within retention
-    assert dropped["partitions"] == 2  # old_hour, and the empty one after busy_hour
+    assert dropped["partitions"] == len(expected) >= 2
     assert not QuoteRunEvent.objects.filter(run__in=done).exists()
     assert QuoteRunEvent.objects.filter(run=live).count() == 3
 
