@@ -6,10 +6,10 @@ import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-# What django.core.asgi.get_asgi_application() does, with the handler that lets a stream's
-# request go once its response exists (config/asgi_handler.py).
+# What django.core.asgi.get_asgi_application() does, with the handler that detaches a
+# stream's body from the request machinery (config/asgi_handler.py).
 django.setup(set_prefix=False)
-from config.asgi_handler import AtelierAsgiHandler  # noqa: E402
+from config.asgi_handler import AtelierAsgiHandler, StreamDetachMiddleware  # noqa: E402
 
 django_application = AtelierAsgiHandler()
 
@@ -23,7 +23,10 @@ from config.shutdown import LifespanAsgiMiddleware  # noqa: E402
 # CORS around the guards: their own answers (413, ...) carry the CORS headers too.
 # RequestIdAsgiMiddleware outside them: every answer, the guards' and CORS preflights'
 # included, carries X-Request-ID. The lifespan protocol (streams drain on SIGTERM,
-# config/shutdown.py) is answered before any of them.
+# config/shutdown.py) is answered before any of them. StreamDetachMiddleware sends a
+# detached stream's body once every frame below it has returned.
 application = LifespanAsgiMiddleware(
-    RequestIdAsgiMiddleware(CorsAsgiMiddleware(EdgeAsgiMiddleware(django_application)))
+    StreamDetachMiddleware(
+        RequestIdAsgiMiddleware(CorsAsgiMiddleware(EdgeAsgiMiddleware(django_application)))
+    )
 )

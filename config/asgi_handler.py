@@ -1,94 +1,76 @@
-"""Django's ASGI handler, except that a streaming response does not keep its request alive.
+"""A long-lived streaming response leaves the request machinery once its headers are sent.
 
-Django's `ASGIHandler.handle` holds the request (its META with every header, the GET
-QueryDict, the resolver match with every URL pattern tried, the body file) in its frame
-until the response has been sent. For an SSE stream that is the whole life of the
-stream: measured in-process, about a third of the ~32 KiB an idle stream costs. Here a
-streaming response's request is closed and dropped as soon as the response exists (a view
-that streams has read its request), instead of being one of the response's resource
-closers.
-Its encoded headers are not kept while it streams either. Everything else is Django's
-`handle` and `send_response` as of 5.2 (disconnect watching, cancellation,
-`request_finished`, closing the response).
+Django's `ASGIHandler` keeps every frame of a request alive until the response's last
+byte: its `handle` (with the request, its META and resolver match), a task listening for
+the disconnect, a task sending the response, the response and Django's wrapper generator,
+and above it a coroutine and a `send` closure per ASGI middleware. For an SSE stream that
+is the whole life of the stream, ~175 garbage-collected objects per idle stream, and every
+full garbage collection of the process scans them all (bench/README.md, "Streams at
+scale").
+
+A view returns a `DetachableStreamingResponse` instead. Behind `StreamDetachMiddleware`
+(outermost in config.asgi) the handler sends its status and headers through the whole
+chain as usual, then hands the body iterator to the middleware and finishes the request as
+if the response had been sent: the request is closed, `request_finished` fires, and every
+middleware frame returns. The middleware then sends the body with the server's own
+`send`, watching for the disconnect, from the one coroutine the server awaits.
+
+Middlewares see the `http.response.start` message, as before, but not the body messages
+of a detached stream: none of config.asgi's look at a body. Without the middleware (tests'
+AsyncClient, Django's own handler) a DetachableStreamingResponse is an ordinary
+StreamingHttpResponse.
 """
 
 import asyncio
-import contextlib
-from contextlib import aclosing
+import contextvars
+from collections.abc import AsyncIterator, Callable
 
-from asgiref.sync import sync_to_async
-from django.core import signals
-from django.core.exceptions import RequestAborted
-from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.urls import set_script_prefix
+from django.core.handlers.asgi import ASGIHandler
+from django.http import StreamingHttpResponse
+
+# The scope key through which the middleware offers to take a body (a callable).
+DETACH_SCOPE_KEY = "atelier.detach_body"
+
+_detach: contextvars.ContextVar[Callable[[AsyncIterator[bytes]], None] | None] = (
+    contextvars.ContextVar("atelier_detach_body", default=None)
+)
+
+
+class DetachableStreamingResponse(StreamingHttpResponse):
+    """A StreamingHttpResponse over an async iterator of bytes that may be sent from
+    outside the request machinery (module docstring). The iterator must not need the
+    request (a view that streams has read what it needs of it), and its chunks are sent
+    as they are: `streaming_content` is the iterator itself, not Django's wrapper that
+    converts each chunk and keeps the response alive. A middleware may still wrap it
+    (config.metrics counts open streams so)."""
+
+    @property
+    def streaming_content(self):
+        return self._iterator  # type: ignore[attr-defined]
+
+    @streaming_content.setter
+    def streaming_content(self, value):
+        self._set_streaming_content(value)  # type: ignore[attr-defined]
 
 
 class AtelierAsgiHandler(ASGIHandler):
+    """Django's ASGI handler, except that a DetachableStreamingResponse's body is handed
+    to StreamDetachMiddleware when the scope offers it."""
+
     async def handle(self, scope, receive, send):
+        token = _detach.set(scope.get(DETACH_SCOPE_KEY))
         try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
-        set_script_prefix(get_script_prefix(scope))
-        await signals.request_started.asend(sender=self.__class__, scope=scope)
-        request, error_response = self.create_request(scope, body_file)
-        if request is None or error_response is not None:
-            body_file.close()
-            await self.send_response(error_response, send)
-            await sync_to_async(error_response.close)()  # type: ignore[union-attr]
-            return
-        # The only reference to the request once process_request has taken it.
-        pending = [request]
-        del request
-
-        async def process_request(send):
-            request = pending.pop()
-            response = await self.run_get_response(request)
-            if response.streaming:
-                # Django closes the request with the response (one of its resource
-                # closers, which keeps the request alive): a stream closes it now.
-                closers = response._resource_closers  # type: ignore[attr-defined]
-                response._resource_closers = [  # type: ignore[attr-defined]
-                    closer for closer in closers if closer != request.close
-                ]
-                del closers
-                request.close()
-                body_file.close()
-            del request
-            with contextlib.suppress(asyncio.CancelledError):  # the client disconnected
-                await self.send_response(response, send)
-            return response
-
-        tasks = [
-            asyncio.create_task(self.listen_for_disconnect(receive)),
-            asyncio.create_task(process_request(send)),
-        ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task.done():
-                try:
-                    task.result()
-                except RequestAborted:
-                    pass
-                except AssertionError:
-                    body_file.close()
-                    raise
-            else:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        try:
-            response = tasks[1].result()
-        except asyncio.CancelledError:
-            await signals.request_finished.asend(sender=self.__class__)
-        else:
-            await sync_to_async(response.close)()
-        body_file.close()
+            await super().handle(scope, receive, send)
+        finally:
+            _detach.reset(token)
 
     async def send_response(self, response, send):
-        """Django's, except that a streaming response does not keep its encoded headers
-        in this frame while it streams."""
-        if not response.streaming:
+        detach = _detach.get()
+        if (
+            detach is None
+            or not isinstance(response, DetachableStreamingResponse)
+            or not response.is_async
+        ):
             return await super().send_response(response, send)
         await send(
             {
@@ -97,12 +79,68 @@ class AtelierAsgiHandler(ASGIHandler):
                 "headers": _asgi_headers(response),
             }
         )
-        async with aclosing(aiter(response)) as content:
-            async for part in content:
-                for chunk, _ in self.chunk_bytes(part):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body"})
+        detach(response.streaming_content)
         return None
+
+
+class StreamDetachMiddleware:
+    """Outermost HTTP middleware: sends the bodies that AtelierAsgiHandler detached."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        detached: list[AsyncIterator[bytes]] = []
+        await self.app({**scope, DETACH_SCOPE_KEY: detached.append}, receive, send)
+        if detached:
+            await send_detached_body(detached.pop(), receive, send)
+        return None
+
+
+async def send_detached_body(body: AsyncIterator[bytes], receive, send) -> None:
+    """Send `body`'s chunks, then the end of the response; a disconnect of the client
+    cancels the sending (and so closes `body`) at once, as Django's handler would."""
+    sending = _DetachedBody(receive)
+    watcher = asyncio.get_running_loop().create_task(sending.watch_disconnect())
+    try:
+        try:
+            async for chunk in body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await body.aclose()  # type: ignore[attr-defined]
+        sending.finished = True
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if not sending.disconnected:
+            raise
+        sending.task.uncancel()
+    finally:
+        sending.finished = True
+        watcher.cancel()
+
+
+class _DetachedBody:
+    """What the disconnect watcher shares with the sending coroutine (one small object
+    rather than a closure's cells: it lives as long as the stream)."""
+
+    __slots__ = ("disconnected", "finished", "receive", "task")
+
+    def __init__(self, receive):
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - called from the server's request task
+        self.task = task
+        self.receive = receive
+        self.finished = False
+        self.disconnected = False
+
+    async def watch_disconnect(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        if not self.finished:
+            self.disconnected = True
+            self.task.cancel()
 
 
 def _asgi_headers(response) -> list[tuple[bytes, bytes]]:

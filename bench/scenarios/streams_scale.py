@@ -12,6 +12,7 @@ BENCH_STREAMS (default 20000) and BENCH_STREAM_EVENTS (default 1000) change the 
 """
 
 import asyncio
+import gc
 import multiprocessing as mp
 import os
 import random
@@ -106,6 +107,10 @@ async def _client(conn, host: str, port: int, session: str, runs: list[tuple[int
 
     started = time.monotonic()
     await asyncio.gather(*(open_one(index, run_id) for index, run_id in runs))
+    # The measuring side must not pause either: its 10,000 connections' objects are left
+    # out of its own full garbage collections.
+    gc.collect()
+    gc.freeze()
     conn.send(("opened", len(transports), failed, time.monotonic() - started))
     while True:
         command = await loop.run_in_executor(None, conn.recv)

@@ -15,11 +15,11 @@ import enum
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection
@@ -29,6 +29,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.request import Request
 
 from accounts.authentication import BearerAuthentication
+from config.asgi_handler import DetachableStreamingResponse
 from config.errors import ApplicationError, ValidationFailed, error_body
 from config.shutdown import is_draining
 from quotes.identity import caller_identity
@@ -49,7 +50,8 @@ KEEPALIVE = b": keepalive\n\n"
 
 @dataclass(frozen=True)
 class _Read:
-    events: list[Mapping[str, Any]]
+    chunks: list[bytes]  # the events as sent, encoded off the event loop
+    last_seq: int  # of the last event in chunks (the `after` read from when none)
     more: bool  # events past this batch already exist
     done: bool  # nothing more will ever come (terminal and sent, or the run is gone)
 
@@ -111,7 +113,7 @@ def _read_after(run_id, after: int) -> _Read:
             .first()
         )
         if run is None:
-            return _Read(events=[], more=False, done=True)
+            return _Read(chunks=[], last_seq=after, more=False, done=True)
         events: list[Mapping[str, Any]] = []
         if run["last_event_id"] > after:
             events = list(
@@ -121,37 +123,22 @@ def _read_after(run_id, after: int) -> _Read:
                 .order_by("seq")
                 .values("seq", "type", "data")[:REPLAY_BATCH]
             )
-        sent_up_to = events[-1]["seq"] if events else after
-        more = run["last_event_id"] > sent_up_to
+        chunks = []
+        last_seq = after
+        for event in events:
+            chunks.append(sse_event(seq=event["seq"], event_type=event["type"], data=event["data"]))
+            last_seq = event["seq"]
+            if event["type"] in TERMINAL_EVENT_TYPES:
+                return _Read(chunks=chunks, last_seq=last_seq, more=False, done=True)
+        more = run["last_event_id"] > last_seq
         done = run["status"] != QuoteRunStatus.PROCESSING and not more
-        return _Read(events=events, more=more, done=done)
+        return _Read(chunks=chunks, last_seq=last_seq, more=more, done=done)
     finally:
         connection.close()
 
 
 _read_after_async = sync_to_async(_read_after, thread_sensitive=False)
 _stream_access_async = sync_to_async(_stream_access, thread_sensitive=False)
-
-
-def _release_request_thread() -> None:
-    """Let the request's parked thread go for the life of the stream.
-
-    Django's ASGI handler runs each request in an asgiref ThreadSensitiveContext: the
-    first thread-sensitive call (sync middleware, request_started receivers) creates a
-    one-thread executor that lives until the response is fully sent, i.e. one parked
-    thread per open stream. Once streaming has begun nothing needs it (the stream's own
-    reads use the shared pool, thread_sensitive=False), so shut it down; asgiref makes a
-    fresh one if the handler needs it again while finishing the response. Uses asgiref
-    internals, hence the defensive lookups: if they change, streams keep working and
-    merely hold that thread again.
-    """
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    executors = getattr(SyncToAsync, "context_to_thread_executor", None)
-    if context is None or not isinstance(executors, MutableMapping):
-        return
-    executor = executors.pop(context, None)
-    if executor is not None:
-        executor.shutdown(wait=False)
 
 
 async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
@@ -165,7 +152,6 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
     only when its run has news. It opens no Redis connection of its own. Ends early, cleanly,
     when the process drains (config/shutdown.py).
     """
-    _release_request_thread()  # first iteration: the middleware chain has returned
     yield f"retry: {settings.SSE_RETRY_MS}\n\n".encode()
     last_seq = after
     async with stream_wakeups(run_id, seen=after) as wakeup:
@@ -184,16 +170,14 @@ async def run_event_stream(run_id, after: int) -> AsyncIterator[bytes]:
                     # an instance that reaches the database.
                     logger.warning("stream of run %s: database read failed: %s", run_id, exc)
                     return
-                if read.events:
-                    wakeup.seen = read.events[-1]["seq"]  # in hand: no wake-up needed for these
-                for event in read.events:
-                    yield sse_event(seq=event["seq"], event_type=event["type"], data=event["data"])
-                    last_seq = event["seq"]
-                    if event["type"] in TERMINAL_EVENT_TYPES:
-                        return
+                last_seq = wakeup.seen = read.last_seq  # in hand: no wake-up needed for these
+                for chunk in read.chunks:
+                    yield chunk
                 if read.done:
                     return
-                if read.more:
+                more = read.more
+                del read  # an idle stream keeps nothing of its last read
+                if more:
                     continue
             now = time.monotonic()
             if now >= next_keepalive:
@@ -228,7 +212,7 @@ async def quote_run_stream(request: HttpRequest, run_id) -> HttpResponse | Strea
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     if access is _Access.ENDED:
         return HttpResponse(status=204)
-    response = StreamingHttpResponse(
+    response = DetachableStreamingResponse(
         run_event_stream(run_id, after), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-cache"

@@ -39,8 +39,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -71,31 +70,50 @@ SUBSCRIBE_WAIT_S = 2.0
 
 class Waiter:
     """One stream's registration. `seen` is the last seq the stream has read; the stream
-    keeps it current so the poller wakes it only when its run has news."""
+    keeps it current so the poller wakes it only when its run has news.
 
-    __slots__ = ("_event", "channel", "reading", "run_id", "seen")
+    Kept small: every open stream holds one for its whole life, and each of its objects is
+    scanned by every full garbage collection of the process (a future and a timer while
+    waiting; no asyncio.Event, whose waiter deque alone is ~600 bytes)."""
+
+    __slots__ = ("_future", "_woken", "channel", "reading", "run_id", "seen")
 
     def __init__(self, run_id: UUID, seen: int):
         self.run_id = run_id
         self.channel = run_channel(run_id)
         self.seen = seen
         self.reading = False  # past its subscription wait: the stream reads and waits
-        self._event = asyncio.Event()
+        self._woken = False
+        self._future: asyncio.Future[bool] | None = None
 
     def wake(self) -> None:
-        self._event.set()
+        future = self._future
+        if future is None or future.done():
+            # Not waiting, or its wait already ended (timed out, say) without having
+            # resumed yet: the next wait returns at once.
+            self._woken = True
+        else:
+            future.set_result(True)
 
     async def wait(self, timeout_s: float) -> bool:
         """Block up to timeout_s; True when woken (wake-ups that came meanwhile count as
         one), False on timeout."""
-        if not self._event.is_set():
-            try:
-                async with asyncio.timeout(max(timeout_s, 0.0)):
-                    await self._event.wait()
-            except TimeoutError:
-                return False
-        self._event.clear()
-        return True
+        if self._woken:
+            self._woken = False
+            return True
+        loop = asyncio.get_running_loop()
+        future = self._future = loop.create_future()
+        timer = loop.call_later(max(timeout_s, 0.0), _timed_out, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self._future = None
+
+
+def _timed_out(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)
 
 
 def _news(seen: dict[UUID, int]) -> dict[UUID, int | None]:
@@ -106,6 +124,45 @@ def _news(seen: dict[UUID, int]) -> dict[UUID, int | None]:
 
 
 _news_async = sync_to_async(_news, thread_sensitive=False)
+
+
+class Watch:
+    """A stream's registration with its hub, as an async context manager: entering returns
+    once the run's channel is subscribed (or pub/sub is off or down: the poller covers it),
+    so the stream's first read comes after the subscription and misses no wake-up; leaving
+    unsubscribes the channel if it was the run's last local stream. A class rather than an
+    @asynccontextmanager: it lives as long as the stream, and a generator frame is ~1 KiB
+    more per stream."""
+
+    __slots__ = ("_hub", "_ready", "_waiter")
+
+    def __init__(self, hub: "WakeupHub", waiter: Waiter):
+        self._hub = hub
+        self._waiter = waiter
+        self._ready: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> Waiter:
+        waiter = self._waiter
+        self._ready = self._hub._register(waiter)
+        try:
+            if self._ready is not None:
+                try:
+                    async with asyncio.timeout(SUBSCRIBE_WAIT_S):
+                        await self._ready
+                except TimeoutError:
+                    logger.debug(
+                        "stream wake-ups: %s not subscribed in time, polling", waiter.channel
+                    )
+                    self._hub._poll_now.set()  # the poller covers it from now on
+        except BaseException:
+            self._hub._unregister(waiter, self._ready)
+            raise
+        waiter.reading = True
+        return waiter
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._hub._unregister(self._waiter, self._ready)
+        self._ready = None
 
 
 class WakeupHub:
@@ -132,45 +189,44 @@ class WakeupHub:
 
     # --- streams ---------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def watch(self, run_id: UUID, *, seen: int) -> AsyncIterator[Waiter]:
-        """Register a waiter for run_id for the block's duration. Returns once the run's
-        channel is subscribed (or pub/sub is off or down: the poller covers it), so the
-        stream's first read comes after the subscription and misses no wake-up."""
+    def watch(self, run_id: UUID, *, seen: int) -> "Watch":
+        """`async with hub.watch(run_id, seen=n) as waiter:` registers a waiter for run_id
+        for the block's duration (see Watch)."""
         self._start()
-        waiter = Waiter(run_id, seen)
+        return Watch(self, Waiter(run_id, seen))
+
+    def _register(self, waiter: Waiter) -> asyncio.Future[None] | None:
+        """Add the waiter; a future that completes once its channel is subscribed, or None
+        when there is nothing to wait for (already subscribed, or pub/sub off or down)."""
         channel = waiter.channel
         waiters = self.waiters.setdefault(channel, set())
         waiters.add(waiter)
-        ready: asyncio.Future[None] | None = None
-        try:
-            if len(waiters) == 1:
-                self._changed.add(channel)
-                self._sync_needed.set()
-            if self.connected and channel not in self.confirmed:
-                ready = asyncio.get_running_loop().create_future()
-                self._pending_ready.setdefault(channel, []).append(ready)
-                try:
-                    async with asyncio.timeout(SUBSCRIBE_WAIT_S):
-                        await ready
-                except TimeoutError:
-                    logger.debug("stream wake-ups: %s not subscribed in time, polling", channel)
-                    self._poll_now.set()  # the poller covers it from now on
-            waiter.reading = True
-            yield waiter
-        finally:
-            if ready is not None and not ready.done():
-                ready.cancel()
-                pending = self._pending_ready.get(channel, [])
-                if ready in pending:
-                    pending.remove(ready)
-                if not pending:
-                    self._pending_ready.pop(channel, None)
-            waiters.discard(waiter)
-            if not waiters and self.waiters.get(channel) is waiters:
-                del self.waiters[channel]
-                self._changed.add(channel)
-                self._sync_needed.set()
+        if len(waiters) == 1:
+            self._changed.add(channel)
+            self._sync_needed.set()
+        if not self.connected or channel in self.confirmed:
+            return None
+        ready = asyncio.get_running_loop().create_future()
+        self._pending_ready.setdefault(channel, []).append(ready)
+        return ready
+
+    def _unregister(self, waiter: Waiter, ready: asyncio.Future[None] | None) -> None:
+        channel = waiter.channel
+        if ready is not None and not ready.done():
+            ready.cancel()
+            pending = self._pending_ready.get(channel, [])
+            if ready in pending:
+                pending.remove(ready)
+            if not pending:
+                self._pending_ready.pop(channel, None)
+        waiters = self.waiters.get(channel)
+        if waiters is None:
+            return
+        waiters.discard(waiter)
+        if not waiters:
+            del self.waiters[channel]
+            self._changed.add(channel)
+            self._sync_needed.set()
 
     def _wake(self, channel: str) -> None:
         for waiter in self.waiters.get(channel, ()):

@@ -1,5 +1,7 @@
-"""The ASGI handler of config.asgi: Django's, except that an open stream does not keep its
-request (and the request's headers, query and URL match) alive."""
+"""The ASGI handler of config.asgi: Django's, except that a stream's body is sent from
+outside the request machinery (config/asgi_handler.py): while it streams, nothing of its
+request, its response or the middleware chain is alive; events still arrive, the terminal
+one ends the response, and a disconnect ends the stream at once."""
 
 import asyncio
 import gc
@@ -8,8 +10,11 @@ import json
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
 
 from config.asgi import application
+from quotes.runs.events import run_event_append
+from quotes.runs.wakeups import hubs_for_tests
 from tests.quote_runs.factories import QuoteRunFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,35 +39,100 @@ def http_scope(path: str, *headers: tuple[bytes, bytes]) -> dict:
     }
 
 
-def live_requests(path: str) -> int:
-    gc.collect()
-    # type(), not isinstance(): the heap holds weak proxies whose referent is gone.
-    return sum(1 for obj in gc.get_objects() if type(obj) is ASGIRequest and obj.path == path)
-
-
-def test_an_open_stream_keeps_no_request_alive():
-    run = QuoteRunFactory(session_id=SESSION)  # processing, no event: the stream stays open
-    asyncio.run(_stream_and_look(f"/api/quote-runs/{run.pk}/stream"))
-
-
-async def _stream_and_look(path: str) -> None:
+async def open_detached_stream(run, session: str) -> ApplicationCommunicator:
+    """The run's stream through config.asgi, past its headers and `retry:` line."""
     app = ApplicationCommunicator(
-        application, http_scope(path, (b"x-session-id", SESSION.encode()))
+        application,
+        http_scope(f"/api/quote-runs/{run.pk}/stream", (b"x-session-id", session.encode())),
     )
     await app.send_input({"type": "http.request", "body": b"", "more_body": False})
-
     start = await app.receive_output(timeout=10)
     first = await app.receive_output(timeout=10)
-
     assert start["status"] == 200
+    assert first["body"].startswith(b"retry: ")
+    return app
+
+
+def alive(kind: type) -> int:
+    gc.collect()
+    # type(), not isinstance(): the heap holds weak proxies whose referent is gone.
+    return sum(1 for obj in gc.get_objects() if issubclass(type(obj), kind))
+
+
+def watched_runs() -> set:
+    return {
+        waiter.run_id for hub in hubs_for_tests() for ws in hub.waiters.values() for waiter in ws
+    }
+
+
+def test_an_open_stream_keeps_nothing_of_its_request_alive():
+    run = QuoteRunFactory(session_id=SESSION)  # processing, no event: the stream stays open
+
+    async def go():
+        app = ApplicationCommunicator(
+            application,
+            http_scope(f"/api/quote-runs/{run.pk}/stream", (b"x-session-id", SESSION.encode())),
+        )
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(timeout=10)
+        await app.receive_output(timeout=10)
+        # while the stream is open
+        requests, responses = alive(ASGIRequest), alive(StreamingHttpResponse)
+        await app.send_input({"type": "http.disconnect"})
+        await app.wait(timeout=10)
+        return start, requests, responses
+
+    start, requests, responses = asyncio.run(go())
+
     headers = dict(start["headers"])
     assert headers[b"Content-Type"] == b"text/event-stream"
-    assert b"x-request-id" in {name.lower() for name in headers}
-    assert first["body"].startswith(b"retry: ")
-    assert first["more_body"] is True
-    assert live_requests(path) == 0  # while the stream is open
-    await app.send_input({"type": "http.disconnect"})
-    await app.wait(timeout=10)
+    assert b"x-request-id" in {name.lower() for name in headers}  # the middlewares saw it
+    assert (requests, responses) == (0, 0)
+
+
+def test_events_reach_a_detached_stream_and_the_terminal_one_ends_the_response():
+    run = QuoteRunFactory(session_id=SESSION)
+
+    async def go():
+        app = await open_detached_stream(run, SESSION)
+        await asyncio.to_thread(
+            run_event_append, run_id=run.id, event_type="provider.progress", key="one"
+        )
+        progress = await app.receive_output(timeout=10)
+        await asyncio.to_thread(
+            run_event_append,
+            run_id=run.id,
+            event_type="run.completed",
+            key="done",
+            result={"quotes": []},
+        )
+        bodies = []
+        while True:
+            message = await app.receive_output(timeout=10)
+            bodies.append(message)
+            if not message.get("more_body", False):
+                break
+        await app.wait(timeout=10)
+        return progress, bodies
+
+    progress, bodies = asyncio.run(go())
+
+    assert b"event: provider.progress" in progress["body"]
+    assert b"event: run.completed" in b"".join(message["body"] for message in bodies)
+    assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_a_disconnect_ends_a_detached_stream_and_its_registration_at_once():
+    run = QuoteRunFactory(session_id=SESSION)
+
+    async def go():
+        app = await open_detached_stream(run, SESSION)
+        watched_while_open = run.id in watched_runs()
+        await app.send_input({"type": "http.disconnect"})
+        await app.wait(timeout=2)  # long before the next keepalive
+        return watched_while_open, run.id in watched_runs()
+
+    assert asyncio.run(go()) == (True, False)
 
 
 def test_other_answers_are_djangos():

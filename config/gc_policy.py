@@ -1,0 +1,88 @@
+"""Garbage collection of the ASGI (`stream`) process: no whole-process pauses while the
+heap is not growing.
+
+CPython's cycle collector runs a full collection, which scans every tracked object of the
+process and stops the event loop meanwhile, whenever the objects promoted to its oldest
+generation since the last one reach a quarter of that generation. A stream process with
+10,000 idle streams holds ~700,000 tracked objects (a stream's coroutines, futures and
+the server's connection objects, ~70 per stream, plus Django's ~140,000), so a full
+collection takes ~0.4 s; and idle streams promote objects all the time without growing
+the heap (each keepalive wait's future and timer live 15 s, then die by reference
+count), so such a pause came every minute or so, and every event sent meanwhile waited
+for it (bench/README.md, "Streams at scale").
+
+Here, every FREEZE_INTERVAL_S, the loop collects the young generations (cheap: only
+objects made since the last freeze) and moves every survivor to the permanent generation
+(`gc.freeze()`), which no collection scans: the automatic collections then only ever
+scan what was made in the last interval. A frozen object is still freed as soon as its
+reference count drops to zero, which is how streams' objects die; what a frozen object
+cannot do is be collected as part of a reference cycle. Such garbage stays in the
+permanent generation, so it is counted: when the frozen objects have grown by a quarter
+since the last full collection (CPython's own threshold, applied to objects still
+alive rather than to objects ever promoted), the loop unfreezes everything, runs one full
+collection and freezes the survivors again. An idle process or one with a steady number
+of streams therefore never pauses for a full collection; a growing one pauses as often
+as CPython would have paused it anyway.
+
+The policy is process state about the process, not application data; it runs in the
+event loop of each ASGI worker, started by the lifespan protocol (config/shutdown.py).
+"""
+
+import asyncio
+import gc
+import logging
+import time
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# A full collection once the frozen objects grew by this factor since the last one ...
+GROWTH_FACTOR = 1.25
+# ... and by at least this many objects (a small heap does not collect every interval).
+MIN_GROWTH_OBJECTS = 20_000
+
+
+def full_collection() -> int:
+    """Unfreeze, collect everything, freeze the survivors; returns how many are frozen."""
+    started = time.monotonic()
+    gc.unfreeze()
+    found = gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    logger.info(
+        "gc: full collection in %.0f ms, %d unreachable, %d objects frozen",
+        (time.monotonic() - started) * 1000,
+        found,
+        frozen,
+    )
+    return frozen
+
+
+def freeze_survivors(baseline: int) -> int:
+    """Collect the young generations, freeze their survivors, and run a full collection
+    if the frozen objects grew past the threshold. Returns the new baseline."""
+    gc.collect(1)
+    gc.freeze()
+    if gc.get_freeze_count() > max(baseline * GROWTH_FACTOR, baseline + MIN_GROWTH_OBJECTS):
+        return full_collection()
+    return baseline
+
+
+async def freeze_forever(interval_s: float) -> None:
+    baseline = full_collection()
+    try:
+        while True:
+            await asyncio.sleep(interval_s)
+            baseline = freeze_survivors(baseline)
+    finally:
+        gc.unfreeze()  # the loop is ending: back to CPython's own policy
+
+
+def start_policy() -> asyncio.Task[None] | None:
+    """Run the policy in the running loop when GC_FREEZE_INTERVAL_S > 0 (the default for
+    servers; 0 under tests, where the test process's own objects would be frozen)."""
+    interval_s = settings.GC_FREEZE_INTERVAL_S
+    if interval_s <= 0:
+        return None
+    return asyncio.get_running_loop().create_task(freeze_forever(interval_s))
