@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from types import FrameType
 from typing import Any
 
+from config.gc_policy import start_policy
+
 logger = logging.getLogger(__name__)
 
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -79,7 +81,8 @@ def drain_on_signals() -> bool:
 
 class LifespanAsgiMiddleware:
     """Answers the ASGI lifespan protocol (Django's handler refuses it): at startup, make
-    open streams drain on SIGTERM/SIGINT (drain_on_signals)."""
+    open streams drain on SIGTERM/SIGINT (drain_on_signals) and start the process's
+    garbage collection policy (config/gc_policy.py), which stops at shutdown."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]):
         self.app = app
@@ -88,12 +91,16 @@ class LifespanAsgiMiddleware:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
+        gc_policy: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if not drain_on_signals():
                     logger.warning("draining: no server signal handler to chain onto")
+                gc_policy = start_policy()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if gc_policy is not None:
+                    gc_policy.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
