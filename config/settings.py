@@ -541,7 +541,7 @@ SSE_RETRY_MS = env_int("SSE_RETRY_MS", 1000)
 SSE_POLL_INTERVAL_S = 0.25
 # The stream process freezes its surviving objects this often, so that no full garbage
 # collection pauses it while its heap is steady (config/gc_policy.py); 0: CPython's own.
-GC_FREEZE_INTERVAL_S = env_int("GC_FREEZE_INTERVAL_S", 0 if RUNNING_TESTS else 10)
+GC_FREEZE_INTERVAL_S = env_int("GC_FREEZE_INTERVAL_S", 0 if RUNNING_TESTS else 1)
 # Redis for stream wake-ups; defaults to REDIS_URL, empty disables pub/sub (streams poll).
 QUOTE_RUN_PUBSUB_URL = env_str("QUOTE_RUN_PUBSUB_URL", REDIS_URL)
 # Simulated per-file pricing work of the built-in providers (makes progress observable).

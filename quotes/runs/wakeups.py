@@ -296,7 +296,12 @@ class WakeupHub:
         seen: dict[UUID, int] = {}
         for channel in channels:
             waiters = self.waiters.get(channel)
-            if waiters:
+            if not waiters:
+                continue
+            if len(waiters) == 1:  # the usual case, without a generator per run
+                (waiter,) = waiters
+                seen[waiter.run_id] = waiter.seen
+            else:
                 seen[next(iter(waiters)).run_id] = min(waiter.seen for waiter in waiters)
         if not seen:
             return

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -248,14 +249,21 @@ def is_progress_query(sql: str) -> bool:
     return "unnest" in sql
 
 
+def array_param(param) -> list[str] | None:
+    """The elements of an array literal parameter (quote_run_news sends its runs so)."""
+    if isinstance(param, str) and param.startswith("{") and param.endswith("}"):
+        return param[1:-1].split(",") if len(param) > 2 else []
+    return None
+
+
 def polled_ids(query: tuple[str, tuple]) -> set:
-    ids, _seen = [p for p in query[1] if isinstance(p, list)]
-    return set(ids)
+    ids, _seen = [array for array in map(array_param, query[1]) if array is not None]
+    return {uuid.UUID(run_id) for run_id in ids}
 
 
 def mentions(query: tuple[str, tuple], run) -> bool:
     _, params = query
-    return any(p == run.id or (isinstance(p, list) and run.id in p) for p in params)
+    return any(p == run.id or str(run.id) in (array_param(p) or ()) for p in params)
 
 
 @pytest.mark.postgres
