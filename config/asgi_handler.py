@@ -28,11 +28,14 @@ from collections.abc import AsyncIterator, Callable
 from django.core.handlers.asgi import ASGIHandler
 from django.http import StreamingHttpResponse
 
+from config.request_id import request_id_var
+
 # The scope key through which the middleware offers to take a body (a callable).
 DETACH_SCOPE_KEY = "atelier.detach_body"
 
-_detach: contextvars.ContextVar[Callable[[AsyncIterator[bytes]], None] | None] = (
-    contextvars.ContextVar("atelier_detach_body", default=None)
+_Detached = tuple[AsyncIterator[bytes], str | None]  # the body, and its request's id
+_detach: contextvars.ContextVar[Callable[[_Detached], None] | None] = contextvars.ContextVar(
+    "atelier_detach_body", default=None
 )
 
 
@@ -79,7 +82,9 @@ class AtelierAsgiHandler(ASGIHandler):
                 "headers": _asgi_headers(response),
             }
         )
-        detach(response.streaming_content)
+        # The body's log lines keep their request's id (config/request_id.py), which the
+        # middlewares' context no longer holds once they have returned.
+        detach((response.streaming_content, request_id_var.get()))
         return None
 
 
@@ -92,10 +97,12 @@ class StreamDetachMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        detached: list[AsyncIterator[bytes]] = []
+        detached: list[_Detached] = []
         await self.app({**scope, DETACH_SCOPE_KEY: detached.append}, receive, send)
         if detached:
-            await send_detached_body(detached.pop(), receive, send)
+            body, request_id = detached.pop()
+            request_id_var.set(request_id)  # in the server's context of this request only
+            await send_detached_body(body, receive, send)
         return None
 
 

@@ -13,6 +13,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 
 from config.asgi import application
+from config.request_id import request_id_var
+from quotes.runs import sse
 from quotes.runs.events import run_event_append
 from quotes.runs.wakeups import hubs_for_tests
 from tests.quote_runs.factories import QuoteRunFactory
@@ -133,6 +135,32 @@ def test_a_disconnect_ends_a_detached_stream_and_its_registration_at_once():
         return watched_while_open, run.id in watched_runs()
 
     assert asyncio.run(go()) == (True, False)
+
+
+def test_a_detached_body_runs_under_its_requests_id(monkeypatch):
+    run = QuoteRunFactory(session_id=SESSION)
+
+    async def body(run_id, after):
+        yield f"request id: {request_id_var.get()}".encode()
+
+    monkeypatch.setattr(sse, "run_event_stream", body)
+
+    async def go():
+        app = ApplicationCommunicator(
+            application,
+            http_scope(
+                f"/api/quote-runs/{run.pk}/stream",
+                (b"x-session-id", SESSION.encode()),
+                (b"x-request-id", b"detach-trace-0001"),
+            ),
+        )
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await app.receive_output(timeout=10)  # the headers
+        first = await app.receive_output(timeout=10)
+        await app.wait(timeout=10)
+        return first["body"]
+
+    assert asyncio.run(go()) == b"request id: detach-trace-0001"
 
 
 def test_other_answers_are_djangos():
