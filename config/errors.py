@@ -62,8 +62,6 @@ ERROR_CODES: dict[str, ErrorCode] = {
     **_codes(
         status.HTTP_400_BAD_REQUEST,
         validation_error="The request is invalid; `details` maps each field to its messages.",
-        content_type_mismatch="The Content-Type is not the one the URL was signed for.",
-        empty_body="The request body is empty.",
     ),
     **_codes(
         status.HTTP_401_UNAUTHORIZED,

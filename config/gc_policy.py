@@ -6,10 +6,10 @@ process and stops the event loop meanwhile, whenever the objects promoted to its
 generation since the last one reach a quarter of that generation. A stream process with
 10,000 idle streams holds ~700,000 tracked objects (a stream's coroutines, futures and
 the server's connection objects, ~70 per stream, plus Django's ~140,000), so a full
-collection takes ~0.4 s; and idle streams promote objects all the time without growing
-the heap (each keepalive wait's future and timer live 15 s, then die by reference
-count), so such a pause came every minute or so, and every event sent meanwhile waited
-for it (bench/README.md, "Streams at scale").
+collection takes ~0.7 s on the project machine; and idle streams promote objects all the
+time without growing the heap (each keepalive wait's future and timer live 15 s, then
+die by reference count), so such a pause came every minute or so, and every event sent
+meanwhile waited for it (bench/README.md, "Streams at scale").
 
 Here, every GC_FREEZE_INTERVAL_S, the loop moves every object the collector tracks to
 the permanent generation (`gc.freeze()`, which only relinks lists), which no collection

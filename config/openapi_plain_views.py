@@ -52,7 +52,8 @@ The local-storage stand-in for cloud signed URLs (`url` of uploads and renders,
 `upload.url` of room sessions): `?token=` is a signature bound to the key, the method and an
 expiry (≤ 1 h), and is the only authorization. GET streams the object (typed by its key's
 extension, sandboxed by `Content-Security-Policy`); PUT writes the body once, with the
-Content-Type it was signed for (`content_type_mismatch` otherwise) and never overwrites
+Content-Type it was signed for (400 `validation_error` otherwise, as for an empty body)
+and never overwrites
 (`storage_key_exists`). A bad or expired signature is 403 `forbidden`.
 """
 
@@ -175,8 +176,7 @@ def _storage_operations() -> dict:
                 "200": {"description": "Stored."},
                 **_error_response(
                     {
-                        "content_type_mismatch",
-                        "empty_body",
+                        "validation_error",
                         "forbidden",
                         "file_too_large",
                         "storage_key_exists",

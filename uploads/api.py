@@ -194,8 +194,7 @@ class SignedObjectView(View):
         if signed_type and request.content_type != signed_type:
             raise ValidationFailed(
                 "The Content-Type header must match the signed one.",
-                code="content_type_mismatch",
-                details={"expected": signed_type},
+                details={"Content-Type": [f"Must be {signed_type}, the signed type."]},
             )
         if content_length_too_large(request.META):
             raise too_large()

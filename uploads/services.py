@@ -141,7 +141,7 @@ def signed_object_put(*, key: str, body: Readable, content_type: str) -> str:
     """Write the bytes read from `body` under `key`, once (the local signed-URL PUT).
 
     Spooled to memory, then disk, in chunks, never the whole body in memory; refused with
-    413 as soon as it passes MAX_UPLOAD_BYTES and 400 empty_body when there is none. An
+    413 as soon as it passes MAX_UPLOAD_BYTES and 400 validation_error when there is none. An
     existing object is never overwritten (storage_save raises StorageKeyExists).
     """
     with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as spool:
@@ -152,7 +152,7 @@ def signed_object_put(*, key: str, body: Readable, content_type: str) -> str:
                 raise too_large()
             spool.write(chunk)
         if received == 0:
-            raise ValidationFailed("The body is empty.", code="empty_body")
+            raise ValidationFailed("The body is empty.", details={"body": ["The body is empty."]})
         return storage_save(key, spool, content_type=content_type)
 
 

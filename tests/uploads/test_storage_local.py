@@ -191,6 +191,14 @@ def test_signed_upload_put_checks_content_type_and_size(client, settings):
 
     wrong_type = client.put(upload["url"], data=b"x" * 10, content_type="text/html")
     assert wrong_type.status_code == 400
+    assert wrong_type.json()["error"] == "validation_error"  # a code of API.md
+    assert wrong_type.json()["details"] == {
+        "Content-Type": ["Must be image/jpeg, the signed type."]
+    }
+    # (the test client sends no Content-Type with an empty body unless told)
+    empty = client.put(upload["url"], data=b"", CONTENT_TYPE="image/jpeg")
+    assert empty.status_code == 400
+    assert empty.json()["details"] == {"body": ["The body is empty."]}
     too_big = client.put(upload["url"], data=b"x" * 101, content_type="image/jpeg")
     assert too_big.status_code == 413
     assert too_big.json()["error"] == "file_too_large"
