@@ -41,7 +41,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.throttling import client_ip
-from config.cleanup import delete_in_batches
+from config.cleanup import change_in_batches
 from config.errors import ApplicationError, Conflict, ValidationFailed
 from config.models import IdempotencyKey, IdempotencyKeyState
 from config.openapi import IDEMPOTENT_HANDLER_ATTR
@@ -360,9 +360,10 @@ def idempotent(handler: Callable | None = None, *, store: bool = True):
 
 
 def idempotency_key_cleanup() -> dict[str, int]:
-    """Delete keys older than IDEMPOTENCY_KEY_TTL_S (a primary-key batch at a time); a
-    retry after that runs as a new request."""
+    """Delete keys older than IDEMPOTENCY_KEY_TTL_S (keyset batches on the created_at
+    index; a key a request holds is left for next time); a retry after that runs as a new
+    request."""
     cutoff = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_S)
     old = IdempotencyKey.objects.filter(created_at__lt=cutoff)
-    deleted = delete_in_batches(old, batch_size=CLEANUP_BATCH_SIZE)
-    return {"idempotency_keys_deleted": deleted[IdempotencyKey._meta.label]}
+    deleted, _batches = change_in_batches(old, key="created_at", batch_size=CLEANUP_BATCH_SIZE)
+    return {"idempotency_keys_deleted": deleted}
