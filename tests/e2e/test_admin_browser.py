@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from config.admin_display import timestamp
 from config.models import CleanupRun
@@ -24,6 +26,7 @@ from uploads.storage import storage_save
 WINDOW_W, WINDOW_H = 1280, 900
 # Screenshots are cut to this height (a long page is scrolled in the browser, not shot).
 MAX_SHOT_H = 4000
+NAVIGATION_TIMEOUT_S = 20
 SCREENSHOT_DIR_ENV = "ADMIN_SCREENSHOT_DIR"
 BROKEN_IMAGES_JS = """
 return Array.from(document.images)
@@ -90,11 +93,18 @@ class Visit:
         assert overflow["results"] <= 0, (path, overflow)
 
 
+def submit(driver, button) -> None:
+    """Click a form's submit button and wait until its answer replaced the page (the click
+    returns before the browser has even sent the form)."""
+    button.click()
+    WebDriverWait(driver, NAVIGATION_TIMEOUT_S).until(expected_conditions.staleness_of(button))
+
+
 def sign_in(driver, base_url: str, email: str) -> None:
     driver.get(f"{base_url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys(email)
     driver.find_element(By.NAME, "password").send_keys(TEST_PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "input[type=submit]"))
     assert driver.find_element(By.ID, "staff-dashboards").is_displayed()
 
 
@@ -171,7 +181,7 @@ def test_staff_console_in_chromium(cluster, chromium, screenshot_dir, make_user)
 
     # staff add a note in the browser: it joins the timeline
     page.find_element(By.NAME, "add_note").send_keys("Checked by the e2e test.")
-    page.find_element(By.NAME, "_continue").click()
+    submit(page, page.find_element(By.NAME, "_continue"))
     visit(f"/admin/orders/order/{console.order.pk}/change/", "06-order-note")
     last = console.order.events.order_by("-id").first()
     assert last.data == {"message": "Checked by the e2e test."}
