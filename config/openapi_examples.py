@@ -58,6 +58,15 @@ _TRACKING_EVENT = {
     "created_at": _NOW,
 }
 
+_SHOP_USAGE_TODAY = {
+    "date": "2026-01-01",
+    "daily_quota": 100,
+    "used": {"render": 12, "prep": 3, "cleanup": 1},
+    "reserved": 2,
+    "remaining": 82,
+    "resets_at": "2026-01-01T23:00:00Z",
+}
+
 EXAMPLES: dict[str, Any] = {
     # accounts
     "UserRegisterInput": {
@@ -188,22 +197,10 @@ EXAMPLES: dict[str, Any] = {
         "timezone": "Europe/Paris",
         "created_at": _NOW,
     },
-    "ShopUsage": {
-        "date": "2026-01-01",
-        "daily_quota": 100,
-        "used": {"render": 12, "prep": 3, "cleanup": 1},
-        "reserved": 2,
-        "remaining": 82,
-        "resets_at": "2026-01-01T23:00:00Z",
-    },
-    "ShopUsageOutput": {
-        "date": "2026-01-01",
-        "daily_quota": 100,
-        "used": {"render": 12, "prep": 3, "cleanup": 1},
-        "reserved": 2,
-        "remaining": 82,
-        "resets_at": "2026-01-01T23:00:00Z",
-    },
+    # GET /api/shops/{id}/usage: ShopUsage is its answer (today, or a history), whose
+    # example is today's, ShopUsageOutput.
+    "ShopUsage": _SHOP_USAGE_TODAY,
+    "ShopUsageOutput": _SHOP_USAGE_TODAY,
     "RoomSessionCreateOutput": {
         "id": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
         "upload": {

@@ -296,12 +296,7 @@ class WakeupHub:
         seen: dict[UUID, int] = {}
         for channel in channels:
             waiters = self.waiters.get(channel)
-            if not waiters:
-                continue
-            if len(waiters) == 1:  # the usual case, without a generator per run
-                (waiter,) = waiters
-                seen[waiter.run_id] = waiter.seen
-            else:
+            if waiters:
                 seen[next(iter(waiters)).run_id] = min(waiter.seen for waiter in waiters)
         if not seen:
             return

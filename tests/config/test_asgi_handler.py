@@ -43,6 +43,11 @@ def http_scope(path: str, *headers: tuple[bytes, bytes]) -> dict:
 
 async def open_detached_stream(run, session: str) -> ApplicationCommunicator:
     """The run's stream through config.asgi, past its headers and `retry:` line."""
+    app, _start = await open_stream_with_headers(run, session)
+    return app
+
+
+async def open_stream_with_headers(run, session: str) -> tuple[ApplicationCommunicator, dict]:
     app = ApplicationCommunicator(
         application,
         http_scope(f"/api/quote-runs/{run.pk}/stream", (b"x-session-id", session.encode())),
@@ -52,7 +57,7 @@ async def open_detached_stream(run, session: str) -> ApplicationCommunicator:
     first = await app.receive_output(timeout=10)
     assert start["status"] == 200
     assert first["body"].startswith(b"retry: ")
-    return app
+    return app, start
 
 
 def alive(kind: type) -> int:
@@ -71,13 +76,7 @@ def test_an_open_stream_keeps_nothing_of_its_request_alive():
     run = QuoteRunFactory(session_id=SESSION)  # processing, no event: the stream stays open
 
     async def go():
-        app = ApplicationCommunicator(
-            application,
-            http_scope(f"/api/quote-runs/{run.pk}/stream", (b"x-session-id", SESSION.encode())),
-        )
-        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
-        start = await app.receive_output(timeout=10)
-        await app.receive_output(timeout=10)
+        app, start = await open_stream_with_headers(run, SESSION)
         # while the stream is open
         requests, responses = alive(ASGIRequest), alive(StreamingHttpResponse)
         await app.send_input({"type": "http.disconnect"})
